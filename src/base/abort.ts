@@ -1,0 +1,35 @@
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+import { MutagenError } from './errors.js';
+
+/** Sleeps for `ms`, rejecting with an AbortError when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleepTimer(ms, undefined, signal === undefined ? {} : { signal });
+}
+
+export function cancelledError(): MutagenError {
+  return new MutagenError('MUTAGEN_CANCELLED', 'operation cancelled');
+}
+
+/** A signal that aborts when any of the inputs does. */
+export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+}
+
+/** Resolves when `signal` aborts (never rejects). */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** Races `promise` against `signal`; on abort rejects with the signal's reason. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e as Error); },
+    );
+  });
+}
