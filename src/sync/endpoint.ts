@@ -1,0 +1,63 @@
+import type { Change, Entry, Problem, Snapshot } from '../model/entry.js';
+import type { StagingProgress } from '../model/session.js';
+import type { Operation, Signature } from './rsync/types.js';
+
+/**
+ * One side of a sync session. The controller cannot tell LocalEndpoint from RemoteEndpoint.
+ * Calls are sequential, except shutdown(): it may come at any time, is idempotent, and makes a
+ * pending call reject promptly. After any rejection, only shutdown() may follow.
+ */
+export interface Endpoint {
+  /** Resolves when something may have changed: a hint, never a diff. */
+  poll(signal: AbortSignal): Promise<void>;
+  /** `full` = flush requested: walk the whole tree (still cache-warm). */
+  scan(request: { readonly full: boolean }, signal: AbortSignal): Promise<ScanResult>;
+  /** Receiver side: reuse local content, return what must be transferred with base signatures. */
+  stage(files: readonly StageRequest[], signal: AbortSignal): Promise<StagePlan>;
+  /** Sender side: stream deltas for `request.paths` against `request.signatures` into `receiver`. */
+  supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void>;
+  /** Apply changes; per-path failures are problems in the result, not rejections. */
+  transition(changes: readonly Change[], signal: AbortSignal): Promise<TransitionResult>;
+  /** Live staging progress while receiving, for the session state. */
+  stagingProgress(): StagingProgress | undefined;
+  shutdown(): Promise<void>;
+}
+
+export type ScanResult =
+  | { readonly kind: 'snapshot'; readonly snapshot: Snapshot }
+  | { readonly kind: 'retry'; readonly reason: string };
+
+export interface StageRequest {
+  readonly path: string;
+  readonly digest: Uint8Array;
+}
+
+export interface StagePlan {
+  /** Paths that must be transferred, an ordered subset of the request. */
+  readonly paths: readonly string[];
+  readonly signatures: readonly Signature[];
+  readonly receiver: DeltaReceiver | undefined;
+}
+
+export interface SupplyRequest {
+  readonly paths: readonly string[];
+  readonly signatures: readonly Signature[];
+}
+
+/** For each requested path, in order: zero or more operations, then one `done`. */
+export type Transmission =
+  | { readonly kind: 'operation'; readonly operation: Operation; readonly expectedSize?: number }
+  | { readonly kind: 'done'; readonly error?: string };
+
+/** Awaiting write() is the back-pressure. finish() after the last path's `done`. */
+export interface DeltaReceiver {
+  write(transmission: Transmission): Promise<void>;
+  finish(): Promise<void>;
+}
+
+export interface TransitionResult {
+  /** One per change: what is on disk now at that path (new on success, old on failure, partial). */
+  readonly results: readonly (Entry | undefined)[];
+  readonly problems: readonly Problem[];
+  readonly missingStagedFiles: boolean;
+}
