@@ -1,0 +1,348 @@
+import { sleep } from '../base/abort.js';
+import { errorMessage, isAbortError, MutagenError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import { resolveEndpointConfiguration, type ResolvedEndpointConfiguration } from '../model/configuration.js';
+import type { Change, Conflict, Entry, Snapshot } from '../model/entry.js';
+import { isConnectedStatus, isHaltedStatus, type SyncSessionRecord, type SyncSessionState, type SyncStatus } from '../model/session.js';
+import { nextAncestor } from './core/ancestor.js';
+import { collectProblems } from './core/entries.js';
+import { propagateExecutability } from './core/executability.js';
+import { reifyPhantoms } from './core/phantom.js';
+import { reconcile } from './core/reconcile.js';
+import { checkRootEmptied, checkRootTransitions, type HaltReason } from './core/safety.js';
+import { filesToStage } from './core/stage.js';
+import { buildState, EndpointView } from './controller-state.js';
+import type { Endpoint, TransitionResult } from './endpoint.js';
+
+export type Side = 'alpha' | 'beta';
+export const RECONNECT_INTERVAL_MS = 15_000;
+export const RESCAN_WAIT_MS = 5_000;
+
+export interface ControllerDependencies {
+  /** Connects one side; the controller owns the returned endpoint and shuts it down. */
+  readonly connect: (side: Side, signal: AbortSignal) => Promise<Endpoint>;
+  readonly loadAncestor: () => Promise<Entry | undefined>;
+  readonly saveAncestor: (ancestor: Entry | undefined) => Promise<void>;
+  readonly logger: Logger;
+  /** Called on every visible state change (the manager bumps its state index). */
+  readonly onChange: () => void;
+}
+
+interface FlushWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Endpoints {
+  alpha: Endpoint | undefined;
+  beta: Endpoint | undefined;
+}
+
+class Halt extends Error {
+  constructor(readonly reason: HaltReason) {
+    super(reason);
+  }
+}
+
+/**
+ * Runs one sync session: connect, then cycles of watch → scan → reconcile → stage → transition
+ * → save (sync-semantics §7). Failures become `lastError` and a reconnect; a safety halt waits
+ * for resume/reset/terminate. Not persisted: conflicts, problems, counters.
+ */
+export class SessionController {
+  private status: SyncStatus = 'disconnected';
+  private lastError: string | undefined;
+  private successfulCycles = 0;
+  private conflicts: readonly Conflict[] = [];
+  private readonly alphaView = new EndpointView();
+  private readonly betaView = new EndpointView();
+  private readonly endpoints: Endpoints = { alpha: undefined, beta: undefined };
+  private loop: { controller: AbortController; done: Promise<void> } | undefined;
+  private pendingFlushes: FlushWaiter[] = [];
+  private wakeFlush: (() => void) | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private readonly alphaConfig: ResolvedEndpointConfiguration;
+  private readonly betaConfig: ResolvedEndpointConfiguration;
+
+  constructor(readonly record: SyncSessionRecord, private readonly deps: ControllerDependencies) {
+    this.alphaConfig = resolveEndpointConfiguration(record.configuration, record.configurationAlpha);
+    this.betaConfig = resolveEndpointConfiguration(record.configuration, record.configurationBeta);
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  get currentStatus(): SyncStatus {
+    return this.status;
+  }
+
+  /** Starts the loop; endpoints already connected (by create/resume) skip their first connect. */
+  start(connected: { readonly alpha?: Endpoint | undefined; readonly beta?: Endpoint | undefined } = {}): void {
+    if (this.loop !== undefined) throw new MutagenError('MUTAGEN_INTERNAL', 'session loop already running');
+    this.endpoints.alpha = connected.alpha;
+    this.endpoints.beta = connected.beta;
+    this.alphaView.connected = connected.alpha !== undefined;
+    this.betaView.connected = connected.beta !== undefined;
+    if (connected.alpha !== undefined && connected.beta !== undefined) this.setStatus('watching');
+    const controller = new AbortController();
+    const done = this.run(controller.signal).catch((error: unknown) => {
+      this.deps.logger.error('session loop crashed', { error: errorMessage(error) });
+    });
+    this.loop = { controller, done };
+  }
+
+  /** Stops the loop and shuts both endpoints down (pause, terminate, daemon shutdown). */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (loop === undefined) return;
+    loop.controller.abort(new MutagenError('MUTAGEN_CANCELLED', 'session stopped'));
+    await loop.done;
+    this.loop = undefined;
+    this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', 'session is paused'));
+    await this.shutdownEndpoints();
+    this.status = 'disconnected';
+    this.lastError = undefined;
+    this.deps.onChange();
+  }
+
+  /** Requests a full cycle and (unless skipWait) waits for it (sync-semantics §7.5). */
+  async flush(skipWait: boolean, signal: AbortSignal): Promise<void> {
+    if (this.loop === undefined) throw new MutagenError('MUTAGEN_SESSION_PAUSED', 'session is paused');
+    if (!isConnectedStatus(this.status) || isHaltedStatus(this.status)) {
+      throw new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', 'session is not currently able to synchronize');
+    }
+    const done = new Promise<void>((resolve, reject) => this.pendingFlushes.push({ resolve, reject }));
+    done.catch(() => undefined);
+    this.wakeFlush?.();
+    if (skipWait) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  state(): SyncSessionState {
+    return buildState({
+      record: this.record,
+      status: this.status,
+      lastError: this.lastError,
+      successfulCycles: this.successfulCycles,
+      conflicts: this.conflicts,
+      alpha: this.alphaView,
+      beta: this.betaView,
+      alphaProgress: this.status === 'staging-alpha' ? this.endpoints.alpha?.stagingProgress() : undefined,
+      betaProgress: this.status === 'staging-beta' ? this.endpoints.beta?.stagingProgress() : undefined,
+    });
+  }
+
+  private setStatus(status: SyncStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.deps.onChange();
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let lastFailure = 0;
+    while (!signal.aborted) {
+      try {
+        const [alpha, beta] = await this.connectAll(signal);
+        await this.synchronize(alpha, beta, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof Halt) {
+          await this.halt(error.reason, signal);
+          return;
+        }
+        this.lastError = errorMessage(error);
+        this.deps.logger.warn('synchronization failed', { error: this.lastError });
+        this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_FAILED', `synchronization failed: ${this.lastError}`, { cause: error }));
+        await this.shutdownEndpoints();
+        this.setStatus('disconnected');
+        const now = Date.now();
+        const wait = now - lastFailure < RECONNECT_INTERVAL_MS;
+        lastFailure = now;
+        if (wait) {
+          try {
+            await sleep(RECONNECT_INTERVAL_MS, signal);
+          } catch {
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  private async connectAll(signal: AbortSignal): Promise<[Endpoint, Endpoint]> {
+    for (;;) {
+      for (const side of ['alpha', 'beta'] as const) {
+        if (this.endpoints[side] !== undefined) continue;
+        this.setStatus(side === 'alpha' ? 'connecting-alpha' : 'connecting-beta');
+        try {
+          this.endpoints[side] = await this.deps.connect(side, signal);
+          this.view(side).connected = true;
+          this.deps.onChange();
+        } catch (error) {
+          if (signal.aborted || isAbortError(error)) throw error;
+          this.lastError = `unable to connect to ${side}: ${errorMessage(error)}`;
+          this.setStatus('disconnected');
+        }
+      }
+      const { alpha, beta } = this.endpoints;
+      if (alpha !== undefined && beta !== undefined) return [alpha, beta];
+      await sleep(RECONNECT_INTERVAL_MS, signal);
+    }
+  }
+
+  private view(side: Side): EndpointView {
+    return side === 'alpha' ? this.alphaView : this.betaView;
+  }
+
+  private async synchronize(alpha: Endpoint, beta: Endpoint, signal: AbortSignal): Promise<void> {
+    this.lastError = undefined;
+    let ancestor = await this.deps.loadAncestor();
+    let skipWait = !(this.alphaConfig.watchMode === 'no-watch' && this.betaConfig.watchMode === 'no-watch');
+    let forcedByMissingFiles = false;
+    for (;;) {
+      const flushes = skipWait ? this.takeFlushes() : await this.waitForChange(alpha, beta, signal);
+      const full = flushes.length > 0;
+      const outcome = await this.cycle(alpha, beta, ancestor, full, signal).catch((error: unknown) => {
+        for (const waiter of flushes) this.pendingFlushes.push(waiter);
+        throw error;
+      });
+      ancestor = outcome.ancestor;
+      this.successfulCycles += 1;
+      for (const waiter of flushes) waiter.resolve();
+      // Missing staged files: run the next cycle at once, but only once in a row (§5.7).
+      forcedByMissingFiles = outcome.missingStagedFiles && !forcedByMissingFiles;
+      skipWait = forcedByMissingFiles;
+      this.setStatus('watching');
+      this.deps.onChange();
+    }
+  }
+
+  private takeFlushes(): FlushWaiter[] {
+    return this.pendingFlushes.splice(0);
+  }
+
+  private async waitForChange(alpha: Endpoint, beta: Endpoint, signal: AbortSignal): Promise<FlushWaiter[]> {
+    this.setStatus('watching');
+    if (this.pendingFlushes.length > 0) return this.takeFlushes();
+    const controller = new AbortController();
+    const abort = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      const flushRequested = new Promise<void>((resolve) => { this.wakeFlush = resolve; });
+      await Promise.race([alpha.poll(controller.signal), beta.poll(controller.signal), flushRequested]);
+    } finally {
+      this.wakeFlush = undefined;
+      signal.removeEventListener('abort', abort);
+      controller.abort();
+    }
+    signal.throwIfAborted();
+    return this.takeFlushes();
+  }
+
+  private async scanBoth(alpha: Endpoint, beta: Endpoint, full: boolean, signal: AbortSignal): Promise<[Snapshot, Snapshot]> {
+    for (let attempt = 0; ; attempt++) {
+      this.setStatus('scanning');
+      const [a, b] = await Promise.all([alpha.scan({ full }, signal), beta.scan({ full }, signal)]);
+      if (a.kind === 'snapshot' && b.kind === 'snapshot') return [a.snapshot, b.snapshot];
+      this.lastError = a.kind === 'retry' ? `alpha scan: ${a.reason}` : b.kind === 'retry' ? `beta scan: ${b.reason}` : undefined;
+      this.deps.onChange();
+      if (attempt >= 1) {
+        this.setStatus('waiting-for-rescan');
+        await sleep(RESCAN_WAIT_MS, signal);
+      }
+    }
+  }
+
+  private async cycle(alpha: Endpoint, beta: Endpoint, ancestor: Entry | undefined, full: boolean, signal: AbortSignal): Promise<{ ancestor: Entry | undefined; missingStagedFiles: boolean }> {
+    const [alphaSnapshot, betaSnapshot] = await this.scanBoth(alpha, beta, full, signal);
+    let alphaContent = alphaSnapshot.content;
+    let betaContent = betaSnapshot.content;
+    if (this.alphaConfig.ignoreSyntax === 'docker') ({ alpha: alphaContent, beta: betaContent } = reifyPhantoms(ancestor, alphaContent, betaContent));
+    this.lastError = undefined;
+    this.recordScan('alpha', alphaSnapshot, alphaContent);
+    this.recordScan('beta', betaSnapshot, betaContent);
+    this.setStatus('reconciling');
+    if (this.alphaConfig.permissionsMode === 'portable' && alphaSnapshot.preservesExecutability !== betaSnapshot.preservesExecutability) {
+      if (alphaSnapshot.preservesExecutability) betaContent = propagateExecutability(ancestor, alphaContent, betaContent);
+      else alphaContent = propagateExecutability(ancestor, betaContent, alphaContent);
+    }
+    const emptied = checkRootEmptied(ancestor, alphaContent, betaContent);
+    if (emptied !== undefined) throw new Halt(emptied);
+    const result = reconcile(ancestor, alphaContent, betaContent, this.alphaConfig.mode);
+    this.conflicts = result.conflicts;
+    const rootHalt = checkRootTransitions(result.alphaChanges, result.betaChanges);
+    if (rootHalt !== undefined) throw new Halt(rootHalt);
+    await this.stageSide('alpha', alpha, beta, result.alphaChanges, signal);
+    await this.stageSide('beta', beta, alpha, result.betaChanges, signal);
+    this.setStatus('transitioning');
+    const [alphaResult, betaResult] = await Promise.all([
+      this.transitionSide(alpha, result.alphaChanges, signal),
+      this.transitionSide(beta, result.betaChanges, signal),
+    ]);
+    this.setStatus('saving');
+    this.alphaView.transitionProblems = [...alphaResult.problems];
+    this.betaView.transitionProblems = [...betaResult.problems];
+    const next = nextAncestor(ancestor, result.ancestorChanges, [
+      { changes: result.alphaChanges, results: alphaResult.results },
+      { changes: result.betaChanges, results: betaResult.results },
+    ]);
+    if (next.changed) await this.deps.saveAncestor(next.ancestor);
+    return { ancestor: next.ancestor, missingStagedFiles: alphaResult.missingStagedFiles || betaResult.missingStagedFiles };
+  }
+
+  private recordScan(side: Side, snapshot: Snapshot, content: Entry | undefined): void {
+    const view = this.view(side);
+    view.scanned = true;
+    view.snapshot = snapshot;
+    view.scanProblems = collectProblems(content);
+  }
+
+  private async stageSide(side: Side, receiver: Endpoint, sender: Endpoint, changes: readonly Change[], signal: AbortSignal): Promise<void> {
+    const files = filesToStage(changes);
+    if (files.length === 0) return;
+    this.setStatus(side === 'alpha' ? 'staging-alpha' : 'staging-beta');
+    const plan = await receiver.stage(files, signal);
+    if (plan.paths.length === 0 || plan.receiver === undefined) return;
+    this.progressTimer = setInterval(() => this.deps.onChange(), 100);
+    try {
+      await sender.supply({ paths: plan.paths, signatures: plan.signatures }, plan.receiver, signal);
+    } finally {
+      clearInterval(this.progressTimer);
+      this.progressTimer = undefined;
+    }
+  }
+
+  private async transitionSide(endpoint: Endpoint, changes: readonly Change[], signal: AbortSignal): Promise<TransitionResult> {
+    if (changes.length === 0) return { results: [], problems: [], missingStagedFiles: false };
+    return endpoint.transition(changes, signal);
+  }
+
+  private async halt(reason: HaltReason, signal: AbortSignal): Promise<void> {
+    this.deps.logger.warn('session halted', { reason });
+    this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', `session halted: ${reason}`));
+    await this.shutdownEndpoints();
+    this.setStatus(reason);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  private rejectFlushes(error: Error): void {
+    for (const waiter of this.pendingFlushes.splice(0)) waiter.reject(error);
+  }
+
+  private async shutdownEndpoints(): Promise<void> {
+    const { alpha, beta } = this.endpoints;
+    this.endpoints.alpha = undefined;
+    this.endpoints.beta = undefined;
+    this.alphaView.reset();
+    this.betaView.reset();
+    await Promise.allSettled([alpha?.shutdown(), beta?.shutdown()]);
+  }
+}
