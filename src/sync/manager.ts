@@ -23,9 +23,11 @@ export interface SyncManagerOptions {
   readonly version: string;
 }
 
-interface Managed {
-  record: SyncSessionRecord;
-  controller: SessionController;
+class Managed {
+  constructor(public record: SyncSessionRecord, public controller: SessionController) {}
+  get id(): string { return this.record.id; }
+  get name(): string { return this.record.name; }
+  get labels(): Readonly<Record<string, string>> { return this.record.labels; }
 }
 
 /**
@@ -96,7 +98,7 @@ export class SyncManager implements SyncService {
   async list(selection: Selection, sinceIndex: number | undefined, signal: AbortSignal): Promise<{ stateIndex: number; sessions: SyncSessionState[] }> {
     if (sinceIndex !== undefined && sinceIndex === this.stateIndex) await this.waitForChange(signal);
     const chosen = selectSessions(this.ordered(), selection, { allowNone: true });
-    return { stateIndex: this.stateIndex, sessions: chosen.map((m) => m.controller.state()) };
+    return { stateIndex: this.stateIndex, sessions: chosen.map((m) => ({ ...m.controller.state(), session: m.record })) };
   }
 
   async update(id: SessionId, spec: SyncSpec, signal: AbortSignal): Promise<void> {
@@ -187,14 +189,13 @@ export class SyncManager implements SyncService {
       logger,
       onChange: () => this.changed(),
     });
-    const managed = { record, controller };
+    const managed = new Managed(record, controller);
     this.sessions.set(record.id, managed);
     return managed;
   }
 
   private ordered(): Managed[] {
-    return [...this.sessions.values()].map((m) => ({ ...m, id: m.record.id, name: m.record.name, labels: m.record.labels }))
-      .sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt) || a.id.localeCompare(b.id));
+    return [...this.sessions.values()].sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt) || a.id.localeCompare(b.id));
   }
 
   private select(selection: Selection): Managed[] {

@@ -93,7 +93,7 @@ function isKind(value: unknown): value is Entry['kind'] {
 function decode(value: unknown, path: string): Entry {
   if (!isRecord(value)) throw malformed(path, 'not an object');
   const kind = value['kind'];
-  if (!isKind(kind)) throw malformed(path, `unknown kind ${JSON.stringify(kind) ?? String(kind)}`);
+  if (!isKind(kind)) throw malformed(path, `unknown kind ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
   const allowed = FIELDS[kind];
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) throw malformed(path, `unexpected field ${JSON.stringify(key)} for ${kind}`);

@@ -40,6 +40,8 @@ export class StagingStore {
   private readonly options: StagingStoreOptions;
   private pathHasher: Promise<IHasher> | undefined;
   private rootReady: Promise<void> | undefined;
+  /** Fan-out directories known to exist (saves a mkdir per commit). */
+  private readonly directories = new Set<string>();
 
   constructor(options: StagingStoreOptions) {
     this.options = options;
@@ -64,7 +66,7 @@ export class StagingStore {
 
   /** Absolute path of the staged file for (path, digest), or undefined if none is staged. */
   async stagedFile(relative: string, digest: Uint8Array): Promise<string | undefined> {
-    const file = await this.location(relative, digest);
+    const file = await this.stagedLocation(relative, digest);
     try {
       const stat = await lstat(file);
       return stat.isFile() ? file : undefined;
@@ -80,12 +82,13 @@ export class StagingStore {
     const hasher = await createHasher(this.options.hash);
     const partial = path.join(this.options.root, `${PARTIAL_PREFIX}${randomBytes(8).toString('hex')}`);
     const handle = await open(partial, 'wx', 0o600);
-    return new FileSink(handle, partial, hasher, this.options.maxFileSize, (digest) => this.location(relative, digest));
+    return new FileSink(handle, partial, hasher, this.options.maxFileSize, (digest) => this.place(partial, relative, digest));
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
   async wipe(): Promise<void> {
     this.rootReady = undefined;
+    this.directories.clear();
     await rm(this.options.root, { recursive: true, force: true });
   }
 
@@ -100,13 +103,37 @@ export class StagingStore {
     return this.rootReady;
   }
 
-  private async location(relative: string, digest: Uint8Array): Promise<string> {
+  /**
+   * Where the staged file for (path, digest) lives, without checking that it exists: callers
+   * that operate on it anyway (chmod, link) learn of a missing file from ENOENT, saving an lstat.
+   */
+  async stagedLocation(relative: string, digest: Uint8Array): Promise<string> {
     this.pathHasher ??= createXXHash128();
     const hasher = await this.pathHasher;
     // init/update/digest run synchronously, so sharing one instance is safe.
     const pathHash = hasher.init().update(relative).digest('hex');
     const hex = digestHex(digest);
     return path.join(this.options.root, hex.slice(0, 2).padEnd(2, '0'), `${hex}${pathHash}`);
+  }
+
+  /** Renames a finished partial file to its content-addressed name. */
+  private async place(partial: string, relative: string, digest: Uint8Array): Promise<void> {
+    const target = await this.stagedLocation(relative, digest);
+    const directory = path.dirname(target);
+    if (!this.directories.has(directory)) {
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      this.directories.add(directory);
+    }
+    try {
+      await rename(partial, target);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      // The fan-out directory vanished behind our back: recreate it once.
+      this.directories.delete(directory);
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      this.directories.add(directory);
+      await rename(partial, target);
+    }
   }
 }
 
@@ -121,7 +148,7 @@ class FileSink implements StagingSink {
     private readonly partial: string,
     private readonly hasher: Hasher,
     private readonly maxSize: number,
-    private readonly locate: (digest: Uint8Array) => Promise<string>,
+    private readonly place: (digest: Uint8Array) => Promise<void>,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -152,9 +179,7 @@ class FileSink implements StagingSink {
       await this.flush();
       await this.handle.close();
       digest = this.hasher.digest();
-      const target = await this.locate(digest);
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-      await rename(this.partial, target);
+      await this.place(digest);
     } catch (error) {
       await this.fail();
       throw new MutagenError('MUTAGEN_STAGING', `unable to commit staged file: ${errorMessage(error)}`, { cause: error });

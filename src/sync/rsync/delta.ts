@@ -139,7 +139,7 @@ class DeltaEngine {
         if (this.probe(weak)) continue;
       }
       if (this.slide()) continue;
-      if (this.windowEnd - blockSize - this.dataStart === MAX_DATA_OPERATION_SIZE) {
+      if (this.windowEnd - blockSize - this.dataStart === MAX_DATA_OPERATION_SIZE - 1) {
         // The buffer (64 KiB + B) is full without a match: send all but the window.
         this.emitData(this.dataStart, this.windowEnd - blockSize);
         this.dataStart = this.windowEnd - blockSize;

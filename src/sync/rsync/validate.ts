@@ -1,5 +1,5 @@
 import { MutagenError } from '../../base/errors.js';
-import { MAX_DATA_OPERATION_SIZE, type Operation, type Signature } from './types.js';
+import { MAX_DATA_OPERATION_SIZE, type BlockHash, type Operation, type Signature } from './types.js';
 
 const MINIMUM_BLOCK_SIZE = 1024;
 const MAXIMUM_BLOCK_SIZE = 65_536;
@@ -25,7 +25,7 @@ export function validateSignature(signature: Signature, baseSize?: number): void
 
 function signatureProblem(signature: Signature, baseSize: number | undefined): string | undefined {
   const { blockSize, lastBlockSize, hashes } = signature;
-  if (!Number.isSafeInteger(blockSize) || !Number.isSafeInteger(lastBlockSize) || !Array.isArray(hashes)) {
+  if (!Number.isSafeInteger(blockSize) || !Number.isSafeInteger(lastBlockSize) || !Array.isArray(signature.hashes)) {
     return 'malformed fields';
   }
   if (blockSize === 0) {
@@ -36,13 +36,17 @@ function signatureProblem(signature: Signature, baseSize: number | undefined): s
   if (blockSize < MINIMUM_BLOCK_SIZE || blockSize > MAXIMUM_BLOCK_SIZE) return `block size ${blockSize} out of range`;
   if (lastBlockSize < 1 || lastBlockSize > blockSize) return `last block size ${lastBlockSize} out of range`;
   if (hashes.length === 0) return 'no block hashes';
+  const covered = (hashes.length - 1) * blockSize + lastBlockSize;
+  if (baseSize !== undefined && covered !== baseSize) return `signature covers ${covered} bytes, base has ${baseSize}`;
+  return blockHashesProblem(hashes);
+}
+
+function blockHashesProblem(hashes: readonly BlockHash[]): string | undefined {
   for (let index = 0; index < hashes.length; index++) {
     const { weak, strong } = hashes[index]!;
     if (!Number.isInteger(weak) || weak < 0 || weak >= UINT32_LIMIT) return `weak hash of block ${index} out of range`;
     if (!(strong instanceof Uint8Array) || strong.length !== SHA1_LENGTH) return `strong hash of block ${index} is not sha-1`;
   }
-  const covered = (hashes.length - 1) * blockSize + lastBlockSize;
-  if (baseSize !== undefined && covered !== baseSize) return `signature covers ${covered} bytes, base has ${baseSize}`;
   return undefined;
 }
 

@@ -1,0 +1,60 @@
+import { DisposableStore } from '../base/disposable.js';
+import { wrapError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import type { SyncService } from '../sync/service.js';
+import { createDaemonHandlers } from './handlers.js';
+import { acquireLock } from './lock.js';
+import { checkSocketPath, ensureDaemonDirectories, type DaemonPaths } from './paths.js';
+import { VERSION } from './rpc.js';
+import { listenDaemonServer } from './server.js';
+
+export interface StartDaemonOptions {
+  readonly paths: DaemonPaths;
+  readonly logger: Logger;
+  /** Builds the services once the lock is held; the daemon owns and closes them. */
+  readonly createSync: () => SyncService;
+  readonly version?: string;
+}
+
+export interface RunningDaemon {
+  /** Resolves when a client asked the daemon to terminate. */
+  readonly terminateRequested: Promise<void>;
+  /** Stops accepting, aborts calls, halts sessions (not paused), releases the lock. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Takes the single-instance lock (failing at once with `unable to acquire daemon lock`), then
+ * removes a stale socket, builds the services and serves the API. Used by `daemon run`
+ * (main.ts) and by tests with an in-memory SyncService.
+ */
+export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
+  const { paths, logger } = options;
+  await ensureDaemonDirectories(paths);
+  checkSocketPath(paths.socket);
+  const store = new DisposableStore();
+  const lock = await acquireLock(paths.lock);
+  store.add({ close: () => lock.release() });
+  try {
+    const sync = options.createSync();
+    store.add(sync);
+    let requestTerminate: () => void = () => undefined;
+    const terminateRequested = new Promise<void>((resolve) => {
+      requestTerminate = resolve;
+    });
+    const handlers = createDaemonHandlers(sync, {
+      version: options.version ?? VERSION,
+      terminate: () => {
+        logger.info('terminate requested');
+        requestTerminate();
+      },
+    });
+    const server = await listenDaemonServer({ socketPath: paths.socket, handlers, logger });
+    store.add(server);
+    logger.info('daemon started', { pid: process.pid, socket: paths.socket });
+    return { terminateRequested, close: () => store.close() };
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw wrapError('unable to start daemon', error);
+  }
+}

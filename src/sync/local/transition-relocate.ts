@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
+import type { WalkTarget } from './fs-walk.js';
+
+/** Errors from link(2) that mean "this filesystem has no hard links". */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+const CROSS_DEVICE_PREFIX = '.mutagen-temporary-cross-device-rename-';
+
+export interface RelocateOptions {
+  /** Replace an existing target atomically (swap) instead of failing when one exists (create). */
+  readonly replace: boolean;
+  /** Sets ownership and mode on a cross-device copy before it is moved into place. */
+  readonly prepare: (file: string) => Promise<void>;
+}
+
+/**
+ * Moves a prepared staged file into place (sync-semantics §5.4–5.5). A swap renames over the
+ * target (atomic). A creation never replaces: Node has no renameat2(RENAME_NOREPLACE), so the
+ * staged file is hard-linked to the target (link fails with EEXIST atomically) and then unlinked;
+ * a filesystem without hard links falls back to check-then-rename. When the staging root is on
+ * another filesystem (EXDEV), the file is first copied to a `.mutagen-temporary-cross-device-
+ * rename…` file in the target directory, prepared, and moved from there. At no point does a
+ * partial file appear under the target name. Throws with a chainable message.
+ */
+export async function relocateStagedFile(staged: string, target: WalkTarget, options: RelocateOptions): Promise<void> {
+  try {
+    await move(staged, target.absolute, options.replace);
+    return;
+  } catch (error) {
+    if (errnoCode(error) !== 'EXDEV') throw relocationError(error);
+  }
+  const temporary = path.join(target.parent, `${CROSS_DEVICE_PREFIX}${randomBytes(8).toString('hex')}`);
+  try {
+    await copyFile(staged, temporary, constants.COPYFILE_EXCL);
+    await options.prepare(temporary);
+    await move(temporary, target.absolute, options.replace);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw relocationError(error);
+  }
+  await unlink(staged).catch(() => undefined);
+}
+
+async function move(source: string, destination: string, replace: boolean): Promise<void> {
+  if (replace) {
+    await rename(source, destination);
+    return;
+  }
+  try {
+    await link(source, destination);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
+    await checkThenRename(source, destination);
+    return;
+  }
+  // The target is complete and in place; a leftover staged name is harmless (wiped later).
+  await unlink(source).catch(() => undefined);
+}
+
+async function checkThenRename(source: string, destination: string): Promise<void> {
+  try {
+    await lstat(destination);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+    await rename(source, destination);
+    return;
+  }
+  throw Object.assign(new Error('target already exists'), { code: 'EEXIST' });
+}
+
+function relocationError(error: unknown): MutagenError {
+  if (errnoCode(error) === 'EEXIST') return new MutagenError('MUTAGEN_TRANSITION', 'target already exists', { cause: error });
+  return new MutagenError('MUTAGEN_TRANSITION', errorMessage(error), { cause: error });
+}

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MutagenError } from '../../../src/base/errors.js';
+import { digestHex } from '../../../src/model/entry.js';
+import { StagingStore } from '../../../src/sync/local/staging.js';
+import { sha1, stage } from './transition-fixtures.js';
+
+let base: string;
+let root: string;
+
+beforeEach(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), 'mutagen-staging-'));
+  root = path.join(base, 'staging');
+});
+
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+function store(maxFileSize = Number.MAX_SAFE_INTEGER): StagingStore {
+  return new StagingStore({ root, hash: 'sha1', maxFileSize });
+}
+
+async function filesUnder(directory: string): Promise<string[]> {
+  const names = await readdir(directory, { recursive: true, withFileTypes: true });
+  return names.filter((d) => d.isFile()).map((d) => path.relative(directory, path.join(d.parentPath, d.name))).sort();
+}
+
+describe('StagingStore', () => {
+  it('creates its root with mode 0700 and removes stale partial files on initialize', async () => {
+    const s = store();
+    await s.initialize();
+    expect((await stat(root)).mode & 0o777).toBe(0o700);
+    const digest = await stage(s, 'kept', 'content');
+    await writeFile(path.join(root, '.mutagen-temporary-staging-leftover'), 'partial');
+    await s.initialize();
+    expect(await filesUnder(root)).toEqual([path.relative(root, (await s.stagedFile('kept', digest)) ?? '')]);
+  });
+
+  it('names a committed file <2 hex>/<digest hex><xxh3-128 of path> after the digest it computed', async () => {
+    const s = store();
+    await s.initialize();
+    const digest = await stage(s, 'dir/file.txt', 'hello world');
+    expect(digestHex(digest)).toBe(digestHex(sha1('hello world')));
+    const staged = await s.stagedFile('dir/file.txt', digest);
+    const hex = digestHex(digest);
+    expect(staged).toBeDefined();
+    expect(path.relative(root, staged ?? '')).toMatch(new RegExp(`^${hex.slice(0, 2)}/${hex}[0-9a-f]{32}$`));
+    expect(await readFile(staged ?? '', 'utf8')).toBe('hello world');
+    expect(await s.contains('dir/file.txt', digest)).toBe(true);
+    // the same bytes staged for another path are a different file
+    expect(await s.contains('other.txt', digest)).toBe(false);
+  });
+
+  it('does not find bytes that differ from the expected digest under the expected digest', async () => {
+    const s = store();
+    await s.initialize();
+    const expected = sha1('the content the scan saw');
+    const received = await stage(s, 'file', 'the content that changed in transit');
+    expect(digestHex(received)).not.toBe(digestHex(expected));
+    expect(await s.stagedFile('file', expected)).toBeUndefined();
+    expect(await s.contains('file', expected)).toBe(false);
+    expect(await s.contains('file', received)).toBe(true);
+  });
+
+  it('hashes while streaming many chunks larger than its write buffer', async () => {
+    const s = new StagingStore({ root, hash: 'sha256', maxFileSize: Number.MAX_SAFE_INTEGER });
+    await s.initialize();
+    const sink = await s.createSink('big');
+    const whole = createHash('sha256');
+    const sizes = [1, 70_000, 3, 65_536, 200_000, 17];
+    let total = 0;
+    for (const [i, size] of sizes.entries()) {
+      const chunk = Buffer.alloc(size, i + 1);
+      whole.update(chunk);
+      total += size;
+      await sink.write(chunk);
+    }
+    const digest = await sink.commit();
+    expect(digestHex(digest)).toBe(whole.digest('hex'));
+    const staged = await s.stagedFile('big', digest);
+    expect((await stat(staged ?? '')).size).toBe(total);
+  });
+
+  it('fails a write past the maximum staging file size and stages nothing', async () => {
+    const s = store(10);
+    await s.initialize();
+    const exact = await stage(s, 'exact', '0123456789');
+    expect(await s.contains('exact', exact)).toBe(true);
+    const sink = await s.createSink('too-big');
+    await sink.write(Buffer.from('012345'));
+    const error: unknown = await sink.write(Buffer.from('67890')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MutagenError);
+    expect((error as MutagenError).code).toBe('MUTAGEN_STAGING');
+    expect((error as MutagenError).message).toContain('maximum staging file size');
+    await expect(sink.commit()).rejects.toThrow(MutagenError);
+    await sink.abort();
+    expect(await s.contains('too-big', sha1('01234567890'))).toBe(false);
+    expect(await filesUnder(root)).toHaveLength(1);
+  });
+
+  it('leaves nothing behind when a sink is aborted', async () => {
+    const s = store();
+    await s.initialize();
+    const sink = await s.createSink('file');
+    await sink.write(Buffer.from('partial'));
+    await sink.abort();
+    await sink.abort();
+    expect(await filesUnder(root)).toEqual([]);
+  });
+
+  it('wipes the whole root and can be used again afterwards', async () => {
+    const s = store();
+    await s.initialize();
+    const digest = await stage(s, 'a', 'A');
+    await mkdir(path.join(root, 'extra'));
+    await s.wipe();
+    await expect(stat(root)).rejects.toThrow();
+    expect(await s.contains('a', digest)).toBe(false);
+    const again = await stage(s, 'a', 'A');
+    expect(await s.contains('a', again)).toBe(true);
+    await s.wipe();
+    await s.wipe();
+    await expect(stat(root)).rejects.toThrow();
+  });
+});
