@@ -12,7 +12,7 @@ export interface StartDaemonOptions {
   readonly paths: DaemonPaths;
   readonly logger: Logger;
   /** Builds the services once the lock is held; the daemon owns and closes them. */
-  readonly createSync: () => SyncService;
+  readonly createSync: () => Promise<SyncService>;
   readonly version?: string;
 }
 
@@ -36,7 +36,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const lock = await acquireLock(paths.lock);
   store.add({ close: () => lock.release() });
   try {
-    const sync = options.createSync();
+    const sync = await options.createSync();
     store.add(sync);
     let requestTerminate: () => void = () => undefined;
     const terminateRequested = new Promise<void>((resolve) => {

@@ -55,7 +55,12 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
     const daemon = await startDaemon({
       paths,
       logger,
-      createSync: () => new SyncManager({ dataDirectory: options.dataDirectory, logger: logger.child('sync'), version: VERSION }),
+      createSync: async () => {
+        const manager = new SyncManager({ dataDirectory: options.dataDirectory, logger: logger.child('sync'), version: VERSION });
+        // Records that fail to load are logged by the manager and kept on disk (cli spec §10.3).
+        await manager.initialize();
+        return manager;
+      },
     });
     store.add(daemon);
     const outcome = await Promise.race([

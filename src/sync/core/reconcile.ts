@@ -36,6 +36,8 @@ export function reconcile(ancestor: Entry | undefined, alpha: Entry | undefined,
   const result: ReconcileResult = { ancestorChanges: [], alphaChanges: [], betaChanges: [], conflicts: [] };
   const disagree = disagreementHandler(mode, result);
   const visit = (path: string, anc: Entry | undefined, a: Entry | undefined, b: Entry | undefined): void => {
+    // Identical subtrees (same objects) on all three: nothing to do below here.
+    if (a === b && anc === a) return;
     // §4.2 step 1: problematic content is skipped silently (it is already a scan problem).
     if (a?.kind === 'problematic' || b?.kind === 'problematic') return;
     // Step 2: nothing to track on either side.

@@ -192,6 +192,8 @@ describe('transitions (sync-semantics §5)', () => {
     expect(await readFile(path.join(w.root, 'new'), 'utf8')).toBe('created across devices');
     expect(await modeOf(path.join(w.root, 'new'))).toBe(0o700);
     expect(await readFile(path.join(w.root, 'swap'), 'utf8')).toBe('swapped across devices');
+    expect(await w.staging.contains('new', a)).toBe(false);
+    expect(await w.staging.contains('swap', b)).toBe(false);
     expect(await temporaryNames(w.root)).toEqual([]);
   });
 

@@ -153,6 +153,19 @@ describe('transition problems (sync-semantics §5.7)', () => {
     await expect(stat(path.join(ws.root, 'file'))).rejects.toThrow();
   });
 
+  it('sets missingStagedFiles when a swap finds no staged file', async () => {
+    await writeFile(path.join(ws.root, 'file'), 'scanned');
+    const scanned = await scanTree(ws.root);
+    const old = child(scanned.entry, 'file');
+    const result = await applyTransitions([{ path: 'file', old, new: fileEntry(sha1('never staged')) }], transitionOptions(ws, scanned));
+    expect(result.results).toEqual([old]);
+    expect(result.missingStagedFiles).toBe(true);
+    expect(result.problems).toEqual([
+      { path: 'file', error: 'unable to swap file: unable to relocate staged file: no staged file with the expected digest' },
+    ]);
+    expect(await readFile(path.join(ws.root, 'file'), 'utf8')).toBe('scanned');
+  });
+
   it('refuses to remove a symbolic link whose target changed', async () => {
     await symlink('a', path.join(ws.root, 'link'));
     const scanned = await scanTree(ws.root);
