@@ -10,7 +10,8 @@
 /** One element of a brace-free doublestar pattern. */
 export type GlobToken =
   | { readonly kind: 'literal'; readonly char: string }
-  | { readonly kind: 'star' }
+  /** `pair`: written as exactly `**` (matters for doublestar's end-of-name rules). */
+  | { readonly kind: 'star'; readonly pair: boolean }
   | { readonly kind: 'globstar' }
   | { readonly kind: 'any' }
   | { readonly kind: 'class'; readonly negated: boolean; readonly ranges: readonly CodePointRange[] };
@@ -152,8 +153,9 @@ export function tokenizeDoublestar(pattern: string): GlobToken[] {
     if (char === '*') {
       let end = index;
       while (pattern[end] === '*') end += 1;
-      const whole = end - index === 2 && segmentStart && (end === pattern.length || pattern[end] === '/');
-      tokens.push(whole ? { kind: 'globstar' } : { kind: 'star' });
+      const pair = end - index === 2;
+      const whole = pair && segmentStart && (end === pattern.length || pattern[end] === '/');
+      tokens.push(whole ? { kind: 'globstar' } : { kind: 'star', pair });
       segmentStart = false;
       index = end;
     } else if (char === '?') {

@@ -71,7 +71,8 @@ function scanGoClass(pattern: string, start: number): number | string {
 function scanGoClassChar(pattern: string, start: number): number | string {
   let index = start;
   const char = pattern[index];
-  if (char === undefined || char === '-' || char === ']') return 'malformed character class';
+  if (char === undefined) return 'unterminated character class';
+  if (char === '-' || char === ']') return 'malformed character class';
   if (char === '\\') {
     index += 1;
     if (index >= pattern.length) return 'malformed character class';

@@ -49,12 +49,10 @@ export function parseMutagenPattern(pattern: string): MutagenParse {
   };
 }
 
-function patternMatches(pattern: MutagenPattern, path: string, isDirectory: boolean): boolean {
+function patternMatches(pattern: MutagenPattern, path: string, baseName: string | undefined, isDirectory: boolean): boolean {
   if (pattern.directoryOnly && !isDirectory) return false;
   if (pattern.matches(path)) return true;
-  if (!pattern.matchBasename) return false;
-  const slash = path.lastIndexOf('/');
-  return slash >= 0 && pattern.matches(path.slice(slash + 1));
+  return pattern.matchBasename && baseName !== undefined && pattern.matches(baseName);
 }
 
 /**
@@ -68,6 +66,8 @@ export function createMutagenEvaluator(patterns: readonly MutagenPattern[]): Pat
     evaluate(path: string, isDirectory: boolean): IgnoreResult {
       let result = NOMINAL;
       let negationsLeft = negations;
+      const slash = path.lastIndexOf('/');
+      const baseName = slash >= 0 ? path.slice(slash + 1) : undefined; // undefined: the path is its own basename
       for (const pattern of patterns) {
         if (result === IGNORED && negationsLeft === 0) break;
         if (pattern.negated) {
@@ -76,7 +76,7 @@ export function createMutagenEvaluator(patterns: readonly MutagenPattern[]): Pat
         } else if (result === IGNORED) {
           continue;
         }
-        if (patternMatches(pattern, path, isDirectory)) result = pattern.negated ? UNIGNORED : IGNORED;
+        if (patternMatches(pattern, path, baseName, isDirectory)) result = pattern.negated ? UNIGNORED : IGNORED;
       }
       return result;
     },
