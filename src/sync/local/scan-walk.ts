@@ -1,6 +1,5 @@
-import { isUtf8 } from 'node:buffer';
-import type { BigIntStats, Dirent } from 'node:fs';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { MutagenError, errnoCode, errorMessage } from '../../base/errors.js';
 import type { SymlinkMode } from '../../model/configuration.js';
@@ -8,10 +7,9 @@ import { joinPath, type Entry } from '../../model/entry.js';
 import type { Ignorer } from '../ignore/ignorer.js';
 import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yielder } from './hasher.js';
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
-import { normalizePortableTarget } from './symlink.js';
+import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind } from './scan-listing.js';
+import { readSymbolicLink } from './symlink.js';
 
-/** Mutagen's own temporary files, staging directories and probe files: never recorded. */
-export const TEMPORARY_PREFIX = '.mutagen-temporary-';
 /** Longest stretch of synchronous work before yielding to the event loop. */
 const SLICE_MS = 8;
 const UNTRACKED: Entry = { kind: 'untracked' };
@@ -38,8 +36,10 @@ function problematic(problem: string): Entry {
 }
 
 /** Thrown by a child's lstat failure: the parent directory's contents cannot be read. */
-class UnreadableContents {
-  constructor(readonly error: unknown) {}
+class UnreadableContents extends Error {
+  constructor(cause: unknown) {
+    super('unable to read directory contents', { cause });
+  }
 }
 
 /** A file that could not be opened: Problematic below the root, a scan failure at the root. */
@@ -47,34 +47,8 @@ class OpenFailure {
   constructor(readonly error: unknown) {}
 }
 
-/** Failures of scandir that happen while opening the directory rather than reading it. */
-const OPEN_ERRORS = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'ELOOP', 'EMFILE', 'ENFILE', 'ENAMETOOLONG']);
-
 type MaybePromise<T> = T | Promise<T>;
-type ChildKind = 'file' | 'directory' | 'symlink' | 'special' | 'unknown';
-
-interface Listing {
-  /** The listing with types, or undefined when `names` had to be read as bytes. */
-  readonly dirents: Dirent[] | undefined;
-  readonly names: string[] | undefined;
-  /** Names that are not valid UTF-8 (§2.3 step 2). */
-  readonly invalid: Buffer[];
-}
-
-function direntKind(dirent: Dirent): ChildKind {
-  if (dirent.isFile()) return 'file';
-  if (dirent.isDirectory()) return 'directory';
-  if (dirent.isSymbolicLink()) return 'symlink';
-  if (dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice()) return 'special';
-  return 'unknown';
-}
-
-function statKind(stat: BigIntStats): ChildKind {
-  if (stat.isFile()) return 'file';
-  if (stat.isDirectory()) return 'directory';
-  if (stat.isSymbolicLink()) return 'symlink';
-  return 'special';
-}
+type MaybePending = Promise<void> | undefined;
 
 function openFailureAsProblem(result: Entry | OpenFailure | undefined): Entry | undefined {
   return result instanceof OpenFailure ? problematic(`unable to open file: ${errorMessage(result.error)}`) : result;
@@ -108,7 +82,12 @@ export class TreeWalker implements Yielder {
   private deadline = performance.now() + SLICE_MS;
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_SIZE);
 
-  constructor(private readonly settings: WalkSettings) {}
+  /** Cache lookups can only come from `settings.cache`, so reused entries are identical to it. */
+  private readonly singleSource: boolean;
+
+  constructor(private readonly settings: WalkSettings) {
+    this.singleSource = settings.baseline === undefined || settings.baseline.cache === settings.cache;
+  }
 
   due(): boolean {
     return performance.now() >= this.deadline;
@@ -160,54 +139,47 @@ export class TreeWalker implements Yielder {
     }
   }
 
-  private list(absolute: string): Listing | Entry | undefined {
-    try {
-      const dirents = readdirSync(absolute, { withFileTypes: true });
-      if (!dirents.some((dirent) => dirent.name.includes('\uFFFD'))) return { dirents, names: undefined, invalid: [] };
-      // Some name may not be UTF-8: re-list as bytes to tell a real U+FFFD from a replacement.
-      const names: string[] = [];
-      const invalid: Buffer[] = [];
-      for (const raw of readdirSync(absolute, { encoding: 'buffer' })) {
-        if (isUtf8(raw)) names.push(raw.toString('utf8'));
-        else invalid.push(raw);
-      }
-      return { dirents: undefined, names, invalid };
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT') return undefined;
-      const what = code !== undefined && OPEN_ERRORS.has(code) ? 'unable to open directory' : 'unable to read directory contents';
-      return problematic(`${what}: ${errorMessage(error)}`);
-    }
-  }
-
   /** §2.3 for one directory. Undefined when it vanished before it could be listed. */
   private async directory(scan: DirectoryScan): Promise<Entry | undefined> {
-    const listing = this.list(scan.absolute);
-    if (listing === undefined || 'kind' in listing) return listing;
+    const listing = listDirectory(scan.absolute);
+    if (listing === undefined) return undefined;
+    if ('problem' in listing) return problematic(listing.problem);
     const contents = new Map<string, Entry>();
     for (const raw of listing.invalid) {
-      const shown = raw.toString('utf8');
-      if (shown.startsWith(TEMPORARY_PREFIX)) continue;
-      contents.set(`${shown} (non-UTF-8)`, scan.mask ? UNTRACKED : problematic('non-UTF-8 filename'));
+      if (raw.toString('utf8').startsWith(TEMPORARY_PREFIX)) continue;
+      contents.set(substituteName(raw), scan.mask ? UNTRACKED : problematic('non-UTF-8 filename'));
     }
-    const count = listing.dirents?.length ?? listing.names?.length ?? 0;
     try {
-      for (let i = 0; i < count; i++) {
-        const dirent = listing.dirents?.[i];
-        const diskName = dirent === undefined ? (listing.names?.[i] as string) : dirent.name;
-        if (diskName.startsWith(TEMPORARY_PREFIX)) continue;
-        if (this.due()) await this.pause();
-        const name = this.settings.decomposesUnicode ? diskName.normalize('NFC') : diskName;
-        const pending = this.child(scan, name, `${scan.absolute}/${diskName}`, dirent === undefined ? 'unknown' : direntKind(dirent));
-        const entry = pending instanceof Promise ? await pending : pending;
-        if (entry !== undefined) contents.set(name, entry);
+      if (listing.dirents !== undefined) {
+        for (const dirent of listing.dirents) {
+          const pending = this.addChild(scan, contents, dirent.name, direntKind(dirent));
+          if (pending !== undefined) await pending;
+        }
+      } else {
+        for (const name of listing.names ?? []) {
+          const pending = this.addChild(scan, contents, name, 'unknown');
+          if (pending !== undefined) await pending;
+        }
       }
     } catch (error) {
-      if (error instanceof UnreadableContents) return problematic(`unable to read directory contents: ${errorMessage(error.error)}`);
+      if (error instanceof UnreadableContents) return problematic(`unable to read directory contents: ${errorMessage(error.cause)}`);
       throw error;
     }
-    if (scan.mask) return { kind: 'phantom-directory', contents };
-    return { kind: 'directory', contents };
+    return scan.mask ? { kind: 'phantom-directory', contents } : { kind: 'directory', contents };
+  }
+
+  /** Records one listed name (skipping temporary names). Resolves at once unless work is pending. */
+  private addChild(scan: DirectoryScan, contents: Map<string, Entry>, diskName: string, kind: ChildKind): MaybePending {
+    if (diskName.startsWith(TEMPORARY_PREFIX)) return undefined;
+    const name = this.settings.decomposesUnicode ? diskName.normalize('NFC') : diskName;
+    const record = (entry: Entry | undefined): void => {
+      if (entry !== undefined) contents.set(name, entry);
+    };
+    if (this.due()) return this.pause().then(() => this.addChild(scan, contents, diskName, kind));
+    const pending = this.child(scan, name, `${scan.absolute}/${diskName}`, kind);
+    if (pending instanceof Promise) return pending.then(record);
+    record(pending);
+    return undefined;
   }
 
   /** lstat that treats a vanished path as undefined and any other failure as unreadable contents. */
@@ -305,7 +277,7 @@ export class TreeWalker implements Yielder {
       case 'file': {
         const cached = this.settings.baseline?.cache.get(path);
         if (cached === undefined) throw new MutagenError('MUTAGEN_SCAN', 'old cache entries do not correspond to baseline');
-        this.remember(path, cached);
+        this.reuse(path, cached);
         if (counting) {
           this.files++;
           this.totalFileSize += cached.size;
@@ -323,9 +295,15 @@ export class TreeWalker implements Yielder {
     }
   }
 
-  private remember(path: string, entry: CacheEntry): void {
+  /** Keeps an entry taken from the old cache (or the baseline's). */
+  private reuse(path: string, entry: CacheEntry): void {
     this.newCache.set(path, entry);
-    if (this.cacheUnchanged && this.settings.cache.get(path) !== entry) this.cacheUnchanged = false;
+    if (this.cacheUnchanged && !this.singleSource && this.settings.cache.get(path) !== entry) this.cacheUnchanged = false;
+  }
+
+  private store(path: string, entry: CacheEntry): void {
+    this.newCache.set(path, entry);
+    this.cacheUnchanged = false;
   }
 
   private lookup(path: string): CacheEntry | undefined {
@@ -338,7 +316,8 @@ export class TreeWalker implements Yielder {
     const executable = this.settings.trackExecutability && (mode & 0o111) !== 0;
     const cached = this.lookup(path);
     if (cached !== undefined && cacheMatchesStat(cached, stat)) {
-      this.remember(path, cached.mode === mode ? cached : cacheEntryFromStat(stat, cached.digest));
+      if (cached.mode === mode) this.reuse(path, cached);
+      else this.store(path, cacheEntryFromStat(stat, cached.digest));
       this.countFile(counting, cached.size);
       return { kind: 'file', digest: cached.digest, executable };
     }
@@ -355,7 +334,7 @@ export class TreeWalker implements Yielder {
         case 'hashed':
           this.hashedFiles++;
           this.hashedBytes += outcome.bytesRead;
-          this.remember(path, cacheEntryFromStat(stat, outcome.digest));
+          this.store(path, cacheEntryFromStat(stat, outcome.digest));
           this.countFile(counting, size);
           return { kind: 'file', digest: outcome.digest, executable };
       }
@@ -372,25 +351,11 @@ export class TreeWalker implements Yielder {
 
   /** §2.6 for one symbolic link (never followed). */
   private symbolicLink(path: string, absolute: string, counting: boolean): Entry | undefined {
-    if (this.settings.symlinkMode === 'ignore') return UNTRACKED;
-    let raw: Buffer;
-    try {
-      raw = readlinkSync(absolute, { encoding: 'buffer' });
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      return problematic(`unable to read symbolic link target: ${errorMessage(error)}`);
+    const entry = readSymbolicLink(path, absolute, this.settings.symlinkMode);
+    if (entry?.kind === 'symlink') {
+      if (counting) this.symbolicLinks++;
+      this.countEntry(counting);
     }
-    if (!isUtf8(raw)) return problematic('symbolic link target is not valid UTF-8');
-    let target = raw.toString('utf8');
-    if (this.settings.symlinkMode === 'portable') {
-      const normalized = normalizePortableTarget(path, target);
-      if ('problem' in normalized) return problematic(normalized.problem);
-      target = normalized.target;
-    } else if (target === '') {
-      return problematic('symbolic link target is empty');
-    }
-    if (counting) this.symbolicLinks++;
-    this.countEntry(counting);
-    return { kind: 'symlink', target };
+    return entry;
   }
 }

@@ -2,7 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstatSync } from 'node:fs';
 import { MutagenError, errorMessage } from '../../base/errors.js';
 import type { HashAlgorithm, PermissionsMode, ProbeMode, SymlinkMode } from '../../model/configuration.js';
-import type { Entry, Snapshot } from '../../model/entry.js';
+import type { Snapshot } from '../../model/entry.js';
 import type { Ignorer } from '../ignore/ignorer.js';
 import { createHasherFactory } from './hasher.js';
 import { probeBehavior, type FilesystemBehavior } from './probe.js';

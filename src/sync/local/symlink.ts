@@ -1,5 +1,12 @@
+import { isUtf8 } from 'node:buffer';
+import { readlinkSync } from 'node:fs';
+import { errnoCode, errorMessage } from '../../base/errors.js';
+import type { SymlinkMode } from '../../model/configuration.js';
+import type { Entry } from '../../model/entry.js';
+
 /**
- * Portable symbolic link rules (sync-semantics §2.6). Pure string checks; no filesystem access.
+ * Symbolic link rules (sync-semantics §2.6): the portable checks are pure string checks; the
+ * scanner reads links through readSymbolicLink.
  */
 
 /** Windows turns targets of 248 characters or more into extended paths, which do not round-trip. */
@@ -45,4 +52,28 @@ function escapesRoot(linkPath: string, target: string): boolean {
     if (depth < 0) return true;
   }
   return false;
+}
+
+/**
+ * The scan entry for the symbolic link at `absolute` (root-relative `path`) in `mode`: Untracked in
+ * `ignore` mode, the (normalised) target, or Problematic. Undefined when it vanished. The link is
+ * never followed; a target that is not valid UTF-8 is Problematic.
+ */
+export function readSymbolicLink(path: string, absolute: string, mode: SymlinkMode): Entry | undefined {
+  if (mode === 'ignore') return { kind: 'untracked' };
+  let raw: Buffer;
+  try {
+    raw = readlinkSync(absolute, { encoding: 'buffer' });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    return { kind: 'problematic', problem: `unable to read symbolic link target: ${errorMessage(error)}` };
+  }
+  if (!isUtf8(raw)) return { kind: 'problematic', problem: 'symbolic link target is not valid UTF-8' };
+  const target = raw.toString('utf8');
+  if (mode === 'portable') {
+    const normalized = normalizePortableTarget(path, target);
+    return 'problem' in normalized ? { kind: 'problematic', problem: normalized.problem } : { kind: 'symlink', target: normalized.target };
+  }
+  if (target === '') return { kind: 'problematic', problem: 'symbolic link target is empty' };
+  return { kind: 'symlink', target };
 }
