@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, MutagenError, errnoCode } from '../base/errors.js';
+import { MutagenError, errnoCode } from '../base/errors.js';
+import type { ConfigError } from '../base/errors.js';
 import type { ForwardConfiguration, SyncConfiguration } from '../model/configuration.js';
 import { validateIgnorePattern } from '../sync/ignore/ignorer.js';
 import { toForwardConfiguration, toSyncConfiguration } from './convert.js';

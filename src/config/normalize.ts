@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { isMutagenError, errorMessage } from '../base/errors.js';
 import {
   emptyForwardConfiguration, emptySyncConfiguration, mergeForwardConfiguration, mergeSyncConfiguration,
@@ -51,6 +52,13 @@ class Normalizer {
     this.problems.push({ path, position, message, ...(options.hint === undefined ? {} : { hint: options.hint }) });
   }
 
+  /** A local path as written relative to the project folder when it lies inside it. */
+  private shown(local: string): string {
+    const relative = path.relative(this.context.directory, local);
+    if (relative === '') return '.';
+    return relative.startsWith('..') || path.isAbsolute(relative) ? local : `./${relative}`;
+  }
+
   /** The session's URL, else the defaults' one; parse problems point at whichever was used. */
   url(section: 'sync' | 'forward', name: string, side: Side, own: string | undefined, fallback: string | undefined): EndpointUrl | undefined {
     const useOwn = own !== undefined && own !== '';
@@ -95,7 +103,8 @@ class Normalizer {
     this.ignores(name, configuration.ignore.syntax ?? 'mutagen', defaults, session);
     if (alpha === undefined || beta === undefined) return undefined;
     if (alpha.protocol === 'local' && beta.protocol === 'local' && isLocalPathNested(alpha.path, beta.path)) {
-      this.problem(['sync', name], `alpha and beta are the same folder or nested (${alpha.path}, ${beta.path}) (expected two separate folders)`, { key: true });
+      const [a, b] = [this.shown(alpha.path), this.shown(beta.path)];
+      this.problem(['sync', name], `alpha and beta are the same folder or nested (${a}, ${b}) (expected two separate folders)`, { key: true });
       return undefined;
     }
     const endpoint = (own: SyncSessionFile['configurationAlpha'], fallback: SyncSessionFile['configurationAlpha']): SyncConfiguration =>

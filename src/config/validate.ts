@@ -24,14 +24,14 @@ export function schemaAt(root: z.ZodType, path: KeyPath): unknown {
 }
 
 function objectKeys(schema: unknown): string[] {
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape as Record<string, unknown>) : [];
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 /** "What is allowed" for a schema, in words. */
 export function describeExpected(schema: unknown): string {
   if (schema instanceof z.ZodBoolean) return 'true or false';
   if (schema instanceof z.ZodNumber) {
-    const max = schema.maxValue === null || schema.maxValue > Number.MAX_SAFE_INTEGER * 4096 ? '' : ` to ${schema.maxValue}`;
+    const max = schema.maxValue === null || schema.maxValue >= Number.MAX_SAFE_INTEGER ? '' : ` to ${schema.maxValue}`;
     return `a whole number from ${schema.minValue ?? 0}${max}`;
   }
   if (schema instanceof z.ZodEnum) return `one of ${schema.options.map(String).join(', ')}`;
@@ -50,7 +50,7 @@ function describeReceived(input: unknown): string {
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
   if (typeof input === 'string') return JSON.stringify(input);
-  return String(input as number | boolean);
+  return typeof input === 'number' || typeof input === 'boolean' ? String(input) : 'an unexpected value';
 }
 
 function editDistance(a: string, b: string): number {

@@ -82,7 +82,7 @@ function targetOf(schema: z.ZodType | undefined): Target {
   }
   if (current instanceof z.ZodBoolean) return { kind: 'boolean' };
   if (current instanceof z.ZodNumber) return { kind: 'number' };
-  if (current instanceof z.ZodObject) return { kind: 'object', shape: current.shape as Record<string, z.ZodType> };
+  if (current instanceof z.ZodObject) return { kind: 'object', shape: current.shape };
   if (current instanceof z.ZodRecord) return { kind: 'record', value: current.valueType as z.ZodType };
   if (current instanceof z.ZodArray) return { kind: 'array', element: current.element as z.ZodType };
   if (current instanceof z.ZodString || current instanceof z.ZodEnum) return { kind: 'text' };
@@ -120,6 +120,7 @@ class Decoder {
   constructor(
     private readonly document: Document.Parsed,
     private readonly lines: LineCounter,
+    private readonly source: string,
   ) {}
 
   position(offset: number | undefined): Position {
@@ -129,11 +130,12 @@ class Decoder {
 
   node(node: unknown, schema: z.ZodType | undefined, path: KeyPath, depth = 0): Decoded {
     if (isAlias(node)) {
+      // An unknown alias is already a problem: decode it as null so nothing else reports it.
       const resolved = this.alias(node, path);
-      return resolved === undefined || depth > 100 ? undefined : this.node(resolved, schema, path, depth + 1);
+      return resolved === undefined || depth > 100 ? NULL : this.node(resolved, schema, path, depth + 1);
     }
     const target = targetOf(schema);
-    if (isScalar(node)) return this.scalar(node, target);
+    if (isScalar(node)) return this.scalar(node, target, path);
     if (isMap(node)) return this.map(node, target, path, depth);
     if (isSeq(node)) {
       const element = target.kind === 'array' ? target.element : undefined;
@@ -167,8 +169,9 @@ class Decoder {
     return undefined;
   }
 
-  private scalar(node: Scalar, target: Target): Decoded {
-    const text = node.value === null || node.value === undefined ? '' : String(node.value as string);
+  private scalar(node: Scalar, target: Target, path: KeyPath): Decoded {
+    const text = scalarText(node.value);
+    if (text === '' && node.tag !== undefined && !node.tag.startsWith('tag:yaml.org,2002:')) return this.emptyTag(node.tag, node, path);
     const plain = node.type === 'PLAIN' && node.tag !== STRING_TAG;
     if (plain && NULLS.has(text)) return NULL;
     if (plain && target.kind === 'boolean') {
@@ -177,6 +180,23 @@ class Decoder {
     }
     if (plain && target.kind === 'number') return parseYamlNumber(text) ?? text;
     return text;
+  }
+
+  /**
+   * `- !/build/keep` is a YAML tag with an empty value (yaml.v2 reads ""), nearly always an
+   * unquoted negated ignore pattern. Reported once; the tag text stands in for the value so that
+   * later checks do not report the same line again.
+   */
+  private emptyTag(tag: string, node: Scalar, path: KeyPath): string {
+    const end = rangeStart(node) ?? 0;
+    const at = this.source.lastIndexOf(tag, end);
+    this.problem(
+      path,
+      at < 0 ? end : at,
+      `"${tag}" is read as a YAML tag with an empty value (quote values that start with !, e.g. "${tag}")`,
+      'Quote negated ignore patterns, for example - "!build/keep".',
+    );
+    return tag;
   }
 
   private map(node: YAMLMap, target: Target, path: KeyPath, depth: number, mergeSource = false): Record<string, unknown> {
@@ -193,7 +213,7 @@ class Decoder {
         this.problem(path, keyOffset, 'complex mapping keys are not supported (expected a plain key)');
         continue;
       }
-      const key = keyNode.value === null || keyNode.value === undefined ? '' : String(keyNode.value as string);
+      const key = scalarText(keyNode.value);
       const keyPath = [...path, key];
       const line = firstLine.get(key);
       if (line !== undefined) {
@@ -245,6 +265,12 @@ class Decoder {
   }
 }
 
+/** A scalar's text: under the failsafe schema every scalar value is a string (null when empty). */
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : '';
+}
+
 function isMergeKey(key: unknown, target: Target): boolean {
   return isScalar(key) && key.type === 'PLAIN' && key.value === '<<' && !(target.kind === 'object' && '<<' in target.shape);
 }
@@ -283,7 +309,7 @@ export function decodeYaml(source: string, schema: z.ZodType): DecodedYaml {
     }
     return { value: undefined, problems, positions };
   }
-  const decoder = new Decoder(document, lines);
+  const decoder = new Decoder(document, lines, source);
   if (document.errors.length > 0) {
     for (const error of document.errors) decoder.problem([], error.pos[0], syntaxMessage(error.message));
     return { value: undefined, problems: decoder.problems, positions: decoder.positions };
