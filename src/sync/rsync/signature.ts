@@ -25,17 +25,42 @@ export function weakHash(block: Uint8Array, blockSize: number): number {
   return weakHashRange(block, 0, block.length, blockSize);
 }
 
-/** {@link weakHash} of `buffer[start, end)` without making a view (hot path of the delta engine). */
+/** True when a Uint32Array reads bytes little-endian (the word path of weakHashRange). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Below this many bytes a word view costs more than it saves. */
+const WORD_PATH_MINIMUM = 256;
+
+/** {@link weakHash} of `buffer[start, end)` without making a copy (hot path of the delta engine). */
 export function weakHashRange(buffer: Uint8Array, start: number, end: number, blockSize: number): number {
-  let r1 = 0;
-  let r2 = 0;
-  // Wrapping int32 arithmetic: only the low 16 bits of each sum matter.
-  for (let i = start, weight = blockSize; i < end; i++, weight--) {
-    const x = buffer[i]!;
-    r1 = (r1 + x) | 0;
-    r2 = (r2 + Math.imul(weight, x)) | 0;
+  // With prefix sums S_k = x[0] + … + x[k]: Σ (n − i)·x[i] = Σ S_k, and the weights B − i add
+  // (B − n)·S_{n−1}. Wrapping int32 arithmetic is exact here: only the low 16 bits matter.
+  let s1 = 0;
+  let s2 = 0;
+  let i = start;
+  if (LITTLE_ENDIAN && end - start >= WORD_PATH_MINIMUM) {
+    // Bytes up to a 4-byte boundary, then four bytes per aligned 32-bit load.
+    for (; (buffer.byteOffset + i) % 4 !== 0; i++) {
+      s1 = (s1 + buffer[i]!) | 0;
+      s2 = (s2 + s1) | 0;
+    }
+    const words = new Uint32Array(buffer.buffer, buffer.byteOffset + i, (end - i) >>> 2);
+    for (let k = 0; k < words.length; k++) {
+      const word = words[k]!;
+      const a = word & 0xff;
+      const b = (word >>> 8) & 0xff;
+      const c = (word >>> 16) & 0xff;
+      const d = word >>> 24;
+      s2 = (s2 + 4 * s1 + 4 * a + 3 * b + 2 * c + d) | 0;
+      s1 = (s1 + a + b + c + d) | 0;
+    }
+    i += words.length * 4;
   }
-  return ((r1 & MODULUS_MASK) | ((r2 & MODULUS_MASK) << 16)) >>> 0;
+  for (; i < end; i++) {
+    s1 = (s1 + buffer[i]!) | 0;
+    s2 = (s2 + s1) | 0;
+  }
+  const r2 = (s2 + Math.imul(blockSize - (end - start), s1)) | 0;
+  return ((s1 & MODULUS_MASK) | ((r2 & MODULUS_MASK) << 16)) >>> 0;
 }
 
 /** Slides a weak hash by one byte: drops `out` at the front, appends `incoming` at the back. */
@@ -68,28 +93,37 @@ export function signatureOfBytes(base: Uint8Array): Signature {
 
 /**
  * Signature of the first `size` bytes of an open file, read with positional reads of about
- * 256 KiB into one reused buffer (the handle's file position is not used or moved). The block
- * size follows from `size`; if the file turns out shorter, the signature covers what was read.
- * The caller owns `handle`. Rejects with the signal's reason when `signal` aborts.
+ * 256 KiB into two reused buffers (the next read runs while the current chunk is hashed; the
+ * handle's file position is not used or moved). The block size follows from `size`; if the
+ * file turns out shorter, the signature covers what was read. The caller owns `handle`.
+ * Rejects with the signal's reason when `signal` aborts.
  */
 export async function signatureOfFile(handle: FileHandle, size: number, signal?: AbortSignal): Promise<Signature> {
   signal?.throwIfAborted();
   if (size <= 0) return EMPTY_SIGNATURE;
   const blockSize = blockSizeFor(size);
-  const buffer = Buffer.allocUnsafe(Math.max(1, Math.floor(SIGNATURE_READ_SIZE / blockSize)) * blockSize);
+  const chunkSize = Math.max(1, Math.floor(SIGNATURE_READ_SIZE / blockSize)) * blockSize;
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)] as const;
   const hashes: BlockHash[] = [];
-  let position = 0;
   let lastBlockSize = 0;
-  while (position < size) {
+  let position = 0;
+  let turn = 0;
+  let pending: Promise<number> | undefined = readFully(handle, buffers[0], Math.min(chunkSize, size), 0);
+  while (pending !== undefined) {
+    const filled: number = await pending;
+    const buffer = buffers[turn]!;
+    position += filled;
     signal?.throwIfAborted();
-    const filled = await readFully(handle, buffer, Math.min(buffer.length, size - position), position);
+    turn = 1 - turn;
+    // Start the next read before hashing this chunk; a short chunk means end of file.
+    pending = filled === chunkSize && position < size
+      ? readFully(handle, buffers[turn]!, Math.min(chunkSize, size - position), position)
+      : undefined;
     for (let offset = 0; offset < filled; offset += blockSize) {
       const end = Math.min(filled, offset + blockSize);
       hashes.push(blockHash(buffer.subarray(offset, end), blockSize));
       lastBlockSize = end - offset;
     }
-    position += filled;
-    if (filled < buffer.length) break; // end of file (or of `size`)
   }
   if (hashes.length === 0) return EMPTY_SIGNATURE;
   return { blockSize, lastBlockSize, hashes };

@@ -80,7 +80,7 @@ describe('deltaOperations round trips', () => {
     for (let seed = 10; seed < 22; seed++) {
       const original = seededBytes(seed, 5_000 + ((seed * 7919) % 150_000));
       const edited = mutate(seed, original, 1 + (seed % 6));
-      await roundTrip(original, edited, [1, 7, 4096, 65_536, 1 << 20][seed % 5]!);
+      await roundTrip(original, edited, [1, 7, 4096, 65_536, 1 << 20][seed % 5]);
     }
   });
 
@@ -169,7 +169,7 @@ describe('deltaOperations inputs', () => {
     let closed = false;
     async function* target(): AsyncGenerator<Uint8Array> {
       try {
-        for (let i = 0; i < 100; i++) yield seededBytes(i, 65_536);
+        for (let i = 0; i < 100; i++) yield await Promise.resolve(seededBytes(i, 65_536));
       } finally {
         closed = true;
       }

@@ -49,6 +49,16 @@ describe('weakHash', () => {
     expect(weakHash(new Uint8Array(0), 1024)).toBe(0);
   });
 
+  it('matches the direct formula at every alignment and odd lengths', () => {
+    const bytes = seededBytes(7, 5000);
+    for (let offset = 0; offset < 8; offset++) {
+      for (const length of [1, 3, 255, 256, 257, 1023, 4097]) {
+        const block = bytes.subarray(offset, offset + length);
+        expect(weakHash(block, 4097)).toBe(directWeak(block, 4097));
+      }
+    }
+  });
+
   it('is an unsigned 32-bit value', () => {
     const block = Buffer.alloc(4096, 0xff);
     const value = weakHash(block, 4096);
