@@ -88,17 +88,24 @@ function globalProblems(value: unknown): Problem[] {
 
 /** Loads `~/.mutagen.yml`; ConfigErrors carry every problem in it. */
 function loadGlobal(home: string): { configuration: GlobalConfiguration; errors: ConfigError[] } {
-  const file = path.join(home, GLOBAL_FILE_NAME);
-  const source = readConfigurationFile(file, GLOBAL_DISPLAY_NAME);
-  if (source === undefined) return { configuration: emptyGlobalConfiguration(), errors: [] };
-  const decoded = decodeYaml(source, globalFileSchema);
+  return loadDefaultsFile(path.join(home, GLOBAL_FILE_NAME), GLOBAL_DISPLAY_NAME, false);
+}
+
+/** Reads a file in the global configuration format; `required` makes a missing file an error. */
+function loadDefaultsFile(file: string, display: string, required: boolean): { configuration: GlobalConfiguration; errors: ConfigError[] } {
+  const source = readConfigurationFile(file, display);
+  if (source === undefined) {
+    if (!required) return { configuration: emptyGlobalConfiguration(), errors: [] };
+    throw new MutagenError('MUTAGEN_NOT_FOUND', `unable to load configuration file (${display}): file does not exist`);
+  }
+    const decoded = decodeYaml(source, globalFileSchema);
   // [ts] An empty or comments-only global file means "no defaults" (upstream fails on it).
   const problems = [...decoded.problems];
   if (decoded.value !== undefined) problems.push(...schemaProblems(globalFileSchema, decoded.value, decoded.positions));
   if (problems.length === 0) {
     problems.push(...globalProblems(decoded.value).map((problem) => ({ ...problem, position: decoded.positions.value(problem.path) })));
   }
-  const errors = problems.map((problem) => toConfigError(GLOBAL_DISPLAY_NAME, problem));
+  const errors = problems.map((problem) => toConfigError(display, problem));
   const parsed = globalFileSchema.safeParse(decoded.value ?? {});
   if (errors.length > 0 || !parsed.success) return { configuration: emptyGlobalConfiguration(), errors };
   return {
@@ -116,6 +123,16 @@ function loadGlobal(home: string): { configuration: GlobalConfiguration; errors:
  */
 export function loadGlobalConfiguration(home: string): { sync: SyncConfiguration; forward: ForwardConfiguration } {
   const { configuration, errors } = loadGlobal(home);
+  throwIfErrors(errors);
+  return { sync: configuration.sync, forward: configuration.forward };
+}
+
+/**
+ * Reads an extra defaults file given with `-c/--configuration-file` (same format and strictness
+ * as the global file; a missing file is an error). Throws `ConfigErrors` when invalid.
+ */
+export function loadConfigurationFile(file: string): { sync: SyncConfiguration; forward: ForwardConfiguration } {
+  const { configuration, errors } = loadDefaultsFile(path.resolve(file), file, true);
   throwIfErrors(errors);
   return { sync: configuration.sync, forward: configuration.forward };
 }

@@ -43,10 +43,10 @@ export const DIAL_TIMEOUT_MS = 500;
 const AUTOSTART_ATTEMPTS = 10;
 const AUTOSTART_INTERVAL_MS = 100;
 
-export function unreachableError(cause?: unknown): MutagenError {
+export function unreachableError(cause?: unknown, hint?: string): MutagenError {
   return new MutagenError('MUTAGEN_DAEMON_UNREACHABLE', 'unable to connect to daemon: connection timed out (is the daemon running?)', {
     ...(cause === undefined ? {} : { cause }),
-    hint: 'Start it with "mutagen daemon start", or unset MUTAGEN_DISABLE_AUTOSTART.',
+    ...(hint === undefined ? {} : { hint }),
   });
 }
 
@@ -58,6 +58,8 @@ export function unreachableError(cause?: unknown): MutagenError {
 export class DaemonClient {
   private readonly decoder = new FrameDecoder();
   private readonly pending = new Map<RequestId, PendingCall>();
+  private readonly watchers = new Map<AbortSignal, Set<() => void>>();
+  private readonly unlisteners = new Map<AbortSignal, () => void>();
   private nextId = 1;
   private closed = false;
 
@@ -100,9 +102,9 @@ export class DaemonClient {
         this.write({ jsonrpc: '2.0', method: '$/cancel', params: { id } });
         reject(new MutagenError('MUTAGEN_CANCELLED', 'operation cancelled'));
       };
-      options.signal.addEventListener('abort', onAbort, { once: true });
+      const unwatch = this.watch(options.signal, onAbort);
       const done = <T>(f: (value: T) => void) => (value: T): void => {
-        options.signal.removeEventListener('abort', onAbort);
+        unwatch();
         f(value);
       };
       // The result schema parsed the daemon's answer into exactly this method's result type.
@@ -111,15 +113,37 @@ export class DaemonClient {
     });
   }
 
+  /**
+   * Runs `onAbort` when `signal` aborts. One listener per distinct signal serves all of its
+   * calls, so many concurrent calls sharing the CLI's signal add no listener pile-up.
+   */
+  private watch(signal: AbortSignal, onAbort: () => void): () => void {
+    let callbacks = this.watchers.get(signal);
+    if (callbacks === undefined) {
+      const registered = new Set<() => void>();
+      const listener = (): void => {
+        this.watchers.delete(signal);
+        for (const callback of [...registered]) callback();
+      };
+      signal.addEventListener('abort', listener, { once: true });
+      this.watchers.set(signal, registered);
+      this.unlisteners.set(signal, () => signal.removeEventListener('abort', listener));
+      callbacks = registered;
+    }
+    callbacks.add(onAbort);
+    const registered = callbacks;
+    return () => {
+      registered.delete(onAbort);
+      if (registered.size > 0 || this.watchers.get(signal) !== registered) return;
+      this.watchers.delete(signal);
+      this.unlisteners.get(signal)?.();
+      this.unlisteners.delete(signal);
+    };
+  }
+
   close(): void {
     this.fail(new MutagenError('MUTAGEN_CANCELLED', 'connection closed'));
     this.socket.destroy();
-  }
-
-  /** Resolves when the daemon closes the connection (e.g. after daemon.terminate). */
-  whenClosed(): Promise<void> {
-    if (this.socket.closed) return Promise.resolve();
-    return new Promise((resolve) => this.socket.once('close', () => resolve()));
   }
 
   private fail(error: Error): void {
@@ -270,7 +294,9 @@ async function dialOrStart(options: ConnectOptions): Promise<DaemonClient> {
     return await DaemonClient.dial(options.paths.socket, options.signal);
   } catch (error) {
     if (isAbortError(error)) throw error;
-    if (!options.autostart) throw unreachableError(error);
+    if (!options.autostart) {
+      throw unreachableError(error, 'Autostart is disabled (MUTAGEN_DISABLE_AUTOSTART=1); start the daemon with "mutagen daemon start".');
+    }
   }
   options.status('Attempting to start Mutagen daemon...');
   options.startDaemon();
@@ -286,14 +312,17 @@ async function dialOrStart(options: ConnectOptions): Promise<DaemonClient> {
       last = error;
     }
   }
-  throw unreachableError(last);
+  throw unreachableError(last, `The daemon did not come up; its log is ${options.paths.log}.`);
 }
 
-/** Starts `argv` detached (own session, stdio ignored, environment kept) and forgets it. */
+/**
+ * Starts `argv` detached (own session, stdio ignored, environment kept, cwd `/` so it holds no
+ * directory busy) and forgets it.
+ */
 export function spawnDaemon(argv: readonly string[], env: NodeJS.ProcessEnv): void {
   const [command, ...args] = argv;
   if (command === undefined) throw new MutagenError('MUTAGEN_INTERNAL', 'empty daemon command');
-  const child = spawn(command, args, { detached: true, stdio: 'ignore', env });
+  const child = spawn(command, args, { detached: true, stdio: 'ignore', env, cwd: '/' });
   // A failed spawn shows up as an unreachable daemon after the retries.
   child.on('error', () => undefined);
   child.unref();

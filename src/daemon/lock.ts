@@ -126,24 +126,33 @@ function heldLock(file: string, self: LockOwner): HeldLock {
   };
 }
 
+/**
+ * Whether the lock's owner still runs. A zombie (killed, not yet reaped by its parent) counts as
+ * gone, and so does a recycled pid whose start time differs from the recorded one.
+ */
 function isAlive(owner: LockOwner): boolean {
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
     if (errnoCode(error) !== 'EPERM') return false;
   }
-  if (owner.startTime === undefined) return true;
-  const current = processStartTime(owner.pid);
-  return current === undefined || current === owner.startTime;
+  const stat = processStat(owner.pid);
+  if (stat === undefined) return true;
+  if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false;
+  return owner.startTime === undefined || stat.startTime === owner.startTime;
 }
 
-/** Linux: field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined elsewhere. */
-function processStartTime(pid: number): string | undefined {
+/** Linux: state (field 3) and start time (field 22, clock ticks since boot) from /proc/<pid>/stat. */
+function processStat(pid: number): { state: string | undefined; startTime: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    return { state: fields[0], startTime: fields[19] };
   } catch {
     return undefined;
   }
+}
+
+function processStartTime(pid: number): string | undefined {
+  return processStat(pid)?.startTime;
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 
 /** Default cap of daemon.log; the previous generation is kept as daemon.log.1. */
 export const DEFAULT_LOG_FILE_LIMIT = 8 * 1024 * 1024;
@@ -43,5 +43,19 @@ export class LogFile {
     renameSync(this.file, `${this.file}.1`);
     this.fd = openSync(this.file, 'a', 0o600);
     this.size = 0;
+  }
+}
+
+/**
+ * True when this process's stderr goes nowhere (closed, or /dev/null as for a daemon started in
+ * the background with stdio ignored): then the daemon logs to its log file instead.
+ */
+export function stderrIsDiscarded(): boolean {
+  try {
+    const stderr = fstatSync(2);
+    const devNull = statSync('/dev/null');
+    return stderr.isCharacterDevice() && stderr.rdev === devNull.rdev;
+  } catch {
+    return true;
   }
 }

@@ -30,6 +30,18 @@ function logLevel(text: string | undefined): LogLevel {
   }
 }
 
+async function createSyncManager(dataDirectory: string, logger: Logger): Promise<SyncManager> {
+  const manager = new SyncManager({ dataDirectory, logger, version: VERSION });
+  try {
+    // Records that fail to load are logged by the manager and kept on disk (cli spec §10.3).
+    await manager.initialize();
+  } catch (error) {
+    await manager.close();
+    throw error;
+  }
+  return manager;
+}
+
 /**
  * Composition root of `mutagen daemon run`: logger, lock, server and SyncManager. Returns when a
  * client requested termination or the signal aborted, after everything is closed (sessions are
@@ -55,12 +67,11 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
     const daemon = await startDaemon({
       paths,
       logger,
-      createSync: async () => {
-        const manager = new SyncManager({ dataDirectory: options.dataDirectory, logger: logger.child('sync'), version: VERSION });
-        // Records that fail to load are logged by the manager and kept on disk (cli spec §10.3).
-        await manager.initialize();
-        return manager;
-      },
+      createSync: () => createSyncManager(options.dataDirectory, logger.child('sync')),
+    }).catch((error: unknown) => {
+      // A background daemon's stderr goes nowhere: the log file must say why it did not start.
+      logger.error('unable to start', { error: errorMessage(error) });
+      throw error;
     });
     store.add(daemon);
     const outcome = await Promise.race([

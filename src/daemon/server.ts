@@ -200,7 +200,11 @@ class Connection {
     }
     if (isAbortError(error)) return this.sendError(id, JSONRPC_SERVER_ERROR, { code: 'MUTAGEN_CANCELLED', message: 'operation cancelled' });
     this.logger.error('handler failed unexpectedly', { method, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    this.sendError(id, JSONRPC_INTERNAL_ERROR, { code: 'MUTAGEN_INTERNAL', message: errorMessage(error) });
+    this.sendError(id, JSONRPC_INTERNAL_ERROR, {
+      code: 'MUTAGEN_INTERNAL',
+      message: errorMessage(error),
+      hint: 'This is a bug in the mutagen-ts daemon; its log (daemon/daemon.log in the data directory) has the stack trace.',
+    });
   }
 
   private prompter(requestId: RequestId, allowed: boolean): Prompter {

@@ -228,6 +228,8 @@ export class SessionController {
 
   private async waitForChange(alpha: Endpoint, beta: Endpoint, signal: AbortSignal): Promise<FlushWaiter[]> {
     this.setStatus('watching');
+    // The loop may have been stopped while the previous step ran: never wait on a dead signal.
+    signal.throwIfAborted();
     if (this.pendingFlushes.length > 0) return this.takeFlushes();
     const controller = new AbortController();
     const abort = (): void => controller.abort(signal.reason);

@@ -1,17 +1,38 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
-import type { Stats } from 'node:fs';
-import { MutagenError } from '../base/errors.js';
+import { errorMessage, MutagenError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import { isTemporaryPath, relativeTo } from './paths.js';
+import { RestartBudget, type RestartBudgetLimits } from './restart-budget.js';
+import { watchRootName, type RootSentinel } from './root-sentinel.js';
+import { watchTree, type TreeWatch } from './tree-watch.js';
 
-const TEMPORARY_PREFIX = '.mutagen-temporary-';
 /** More pending paths than this collapse into "rescan everything" (no unbounded sets). */
 export const MAX_PENDING_PATHS = 10_000;
+/** Trailing-edge debounce window for signals (sync-semantics §7.4). */
+export const DEFAULT_DEBOUNCE_MS = 20;
+/** Retry/restart delay: one default polling interval (sync-semantics §7.4). */
+export const DEFAULT_RETRY_DELAY_MS = 10_000;
+
+/**
+ * `watching`: the root is a directory and its tree is watched. `watching-parent`: the root is
+ * missing or not a directory; only its name in the parent directory is watched. `backing-off`:
+ * establishing or watching failed, a retry is scheduled. `failed`: the restart budget is spent.
+ */
+export type WatchState = 'starting' | 'watching' | 'watching-parent' | 'backing-off' | 'failed' | 'closed';
 
 export interface WatchOptions {
   /** Root-relative path test: true prunes that directory from watching (ignored, not traversed). */
   readonly pruneDirectory?: (relativePath: string) => boolean;
-  /** Trailing-edge debounce window for signals (sync-semantics §7.4: 20 ms). */
+  /** Trailing-edge debounce window for signals (default 20 ms). */
   readonly debounceMs?: number;
+  /** Delay before re-establishing after a failure (default 10 s: one polling interval). */
+  readonly retryDelayMs?: number;
+  /** Restarts after watch errors allowed per window (default 5 per 10 minutes). */
+  readonly restartBudget?: RestartBudgetLimits;
+  /** Pending paths kept before collapsing into overflow (default MAX_PENDING_PATHS). */
+  readonly maxPendingPaths?: number;
+  readonly logger?: Logger;
   /** Called (debounced) whenever something may have changed, or the watcher failed. */
   readonly onSignal: () => void;
 }
@@ -22,39 +43,59 @@ export interface WatchBatch {
   readonly overflow: boolean;
 }
 
+type RootKind = { readonly kind: 'directory'; readonly identity: string } | { readonly kind: 'other' | 'missing' };
+
+/** One establishment: what the root was, and the watches made for it. */
+interface Active {
+  readonly generation: number;
+  readonly root: RootKind;
+  tree: TreeWatch | undefined;
+  sentinel: RootSentinel | undefined;
+  checking: boolean;
+  recheck: boolean;
+}
+
 /**
- * Native recursive watching of one synchronization root (chokidar: inotify per directory on
- * Linux). Events are hints: the scanner re-checks the reported paths against the cache.
- * Owns its chokidar instance; close() is idempotent.
+ * Native recursive watching of one synchronization root. Events are hints: the scanner re-checks
+ * the reported paths (and their ancestors) against its cache. A root that is missing or a file
+ * is watched through its parent directory; when it appears or changes kind the watch is
+ * re-established. A watch error disables acceleration (overflow), signals, and re-establishes
+ * after `retryDelayMs` within a restart budget; once the budget is spent the watcher stays
+ * `failed` and `error` tells the owner to poll. Every re-establishment reports overflow.
+ *
+ * Single-threaded; the owner drains it. close() is idempotent, stops all events and signals.
  */
 export class TreeWatcher {
-  private readonly watcher: FSWatcher;
+  /** Resolves when the first establishment attempt has settled (watching or backing off). */
+  readonly ready: Promise<void>;
+  private readonly root: string;
+  private readonly budget: RestartBudget;
+  private readonly maxPending: number;
   private pending = new Set<string>();
   private overflow = false;
   private failure: Error | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private current: WatchState = 'starting';
+  private active: Active | undefined;
+  private generation = 0;
+  private attempts = 0;
+  private retryingEstablishment = false;
+  private signalTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private teardowns: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
-  readonly ready: Promise<void>;
 
-  constructor(private readonly root: string, private readonly options: WatchOptions) {
-    this.watcher = watch(root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-      atomic: false,
-      ignorePermissionErrors: true,
-      ignored: (candidate: string, stats?: Stats) => this.ignored(candidate, stats),
-    });
-    this.ready = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
-    this.watcher.on('all', (_event, changed) => this.record(changed));
-    this.watcher.on('error', (error: unknown) => {
-      this.failure = new MutagenError('MUTAGEN_ENDPOINT', `watch error: ${error instanceof Error ? error.message : String(error)}`);
-      this.overflow = true;
-      this.schedule();
-    });
+  constructor(root: string, private readonly options: WatchOptions) {
+    this.root = path.resolve(root);
+    this.budget = new RestartBudget(options.restartBudget);
+    this.maxPending = options.maxPendingPaths ?? MAX_PENDING_PATHS;
+    this.ready = this.establish();
   }
 
-  /** The watch error, if watching failed (the caller falls back to full scans). */
+  get state(): WatchState {
+    return this.current;
+  }
+
+  /** Set while not watching (backing off or failed): the owner falls back to full scans. */
   get error(): Error | undefined {
     return this.failure;
   }
@@ -67,61 +108,197 @@ export class TreeWatcher {
     return batch;
   }
 
-  /** Marks paths dirty without an event (e.g. after our own transitions). */
+  /**
+   * Marks paths dirty without an event (after our own transitions, or a failed scan). If the
+   * root could not be established, retries now: a transition may have created it.
+   */
   markDirty(paths: Iterable<string>): void {
     for (const p of paths) this.add(p);
+    if (this.current === 'backing-off' && this.retryingEstablishment) this.restart();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      await this.watcher.close();
+      this.current = 'closed';
+      this.generation++;
+      clearTimeout(this.signalTimer);
+      clearTimeout(this.retryTimer);
+      this.retire();
+      await this.teardowns;
     })();
     return this.closing;
   }
 
-  private relative(candidate: string): string | undefined {
-    const relative = path.relative(this.root, candidate);
-    if (relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
-    return relative.split(path.sep).join('/');
+  private stale(generation: number): boolean {
+    return this.closing !== undefined || generation !== this.generation;
   }
 
-  private ignored(candidate: string, stats: Stats | undefined): boolean {
-    const relative = this.relative(candidate);
-    if (relative === undefined || relative === '') return false;
-    for (const component of relative.split('/')) {
-      if (component.startsWith(TEMPORARY_PREFIX)) return true;
+  private async establish(): Promise<void> {
+    const generation = ++this.generation;
+    this.attempts++;
+    this.current = 'starting';
+    this.retire();
+    try {
+      const root = await inspectRoot(this.root);
+      if (this.stale(generation)) return;
+      const active: Active = { generation, root, tree: undefined, sentinel: undefined, checking: false, recheck: false };
+      this.active = active;
+      active.sentinel = this.startSentinel(active);
+      if (root.kind === 'directory') {
+        active.tree = this.startTree(active);
+        await active.tree.ready;
+        if (this.stale(generation)) return;
+      }
+      this.established(active);
+    } catch (error) {
+      if (!this.stale(generation)) this.failed(error, 'establish');
     }
-    if (stats?.isDirectory() === true && this.options.pruneDirectory !== undefined) {
-      return this.options.pruneDirectory(relative);
-    }
-    return false;
   }
 
-  private record(changed: string): void {
-    const relative = this.relative(changed);
-    if (relative === undefined) return;
-    if (relative.split('/').some((c) => c.startsWith(TEMPORARY_PREFIX))) return;
+  private startSentinel(active: Active): RootSentinel | undefined {
+    const onError = (error: unknown): void => this.failed(error, 'watch', active.generation);
+    try {
+      return watchRootName(this.root, () => this.onRootEvent(active), onError);
+    } catch (error) {
+      // A directory root is still watched without it; anything else has nothing else to watch.
+      if (active.root.kind !== 'directory') throw error;
+      this.options.logger?.debug('unable to watch the root\'s parent directory', { error: errorMessage(error) });
+      return undefined;
+    }
+  }
+
+  private startTree(active: Active): TreeWatch {
+    const prune = this.options.pruneDirectory;
+    return watchTree(this.root, {
+      pruneDirectory: (absolute) => {
+        if (prune === undefined) return false;
+        const relative = relativeTo(this.root, absolute);
+        return relative !== undefined && relative !== '' && prune(relative);
+      },
+      onPath: (absolute) => {
+        if (this.stale(active.generation)) return;
+        const relative = relativeTo(this.root, absolute);
+        if (relative !== undefined) this.record(relative);
+      },
+      onError: (error) => this.failed(error, 'watch', active.generation),
+    });
+  }
+
+  private established(active: Active): void {
+    this.failure = undefined;
+    this.retryingEstablishment = false;
+    this.current = active.root.kind === 'directory' ? 'watching' : 'watching-parent';
+    if (this.attempts > 1) {
+      // Whatever happened while no watch was in place is unknown.
+      this.setOverflow();
+      this.schedule();
+    }
+  }
+
+  /** Stops the current watches (chokidar's close is awaited by close()). */
+  private retire(): void {
+    const active = this.active;
+    this.active = undefined;
+    if (active === undefined) return;
+    active.sentinel?.close();
+    const tree = active.tree;
+    if (tree === undefined) return;
+    this.teardowns = this.teardowns.then(() => tree.close()).catch((error: unknown) => {
+      this.options.logger?.debug('unable to close a watch', { error: errorMessage(error) });
+    });
+  }
+
+  private failed(error: unknown, cause: 'establish' | 'watch', generation?: number): void {
+    if (generation !== undefined && this.stale(generation)) return;
+    this.generation++;
+    this.retire();
+    this.failure = new MutagenError('MUTAGEN_ENDPOINT', `unable to watch ${this.root}: ${errorMessage(error)}`, { cause: error });
+    this.setOverflow();
+    this.schedule();
+    if (cause === 'watch' && !this.budget.take()) {
+      this.current = 'failed';
+      this.options.logger?.warn('watch restart budget spent; falling back to polling', { error: errorMessage(error) });
+      return;
+    }
+    this.options.logger?.debug('watch failed; retrying', { error: errorMessage(error), cause });
+    this.retryingEstablishment = cause === 'establish';
+    this.current = 'backing-off';
+    this.retryTimer = setTimeout(() => this.restart(), this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
+  }
+
+  private restart(): void {
+    if (this.closing !== undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.establish();
+  }
+
+  /** The root's name changed in its parent: record it, and re-establish if the root changed kind. */
+  private onRootEvent(active: Active): void {
+    if (this.stale(active.generation)) return;
+    this.record('');
+    if (active.checking) {
+      active.recheck = true;
+      return;
+    }
+    active.checking = true;
+    void this.checkRoot(active);
+  }
+
+  private async checkRoot(active: Active): Promise<void> {
+    do {
+      active.recheck = false;
+      const now = await inspectRoot(this.root).catch(() => undefined);
+      if (this.stale(active.generation)) return;
+      if (now === undefined || !sameRoot(active.root, now)) {
+        this.restart();
+        return;
+      }
+    } while (active.recheck);
+    active.checking = false;
+  }
+
+  private record(relative: string): void {
+    if (isTemporaryPath(relative)) return;
     this.add(relative);
     this.schedule();
   }
 
   private add(relative: string): void {
-    if (this.overflow) return;
-    if (this.pending.size >= MAX_PENDING_PATHS) {
-      this.pending.clear();
-      this.overflow = true;
+    if (this.overflow || this.pending.has(relative)) return;
+    if (this.pending.size >= this.maxPending) {
+      this.setOverflow();
       return;
     }
     this.pending.add(relative);
   }
 
+  private setOverflow(): void {
+    this.pending.clear();
+    this.overflow = true;
+  }
+
   private schedule(): void {
     if (this.closing !== undefined) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    clearTimeout(this.signalTimer);
+    this.signalTimer = setTimeout(() => {
+      this.signalTimer = undefined;
       this.options.onSignal();
-    }, this.options.debounceMs ?? 20);
+    }, this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   }
+}
+
+async function inspectRoot(root: string): Promise<RootKind> {
+  try {
+    const stats = await lstat(root, { bigint: true });
+    return stats.isDirectory() ? { kind: 'directory', identity: `${stats.dev}:${stats.ino}` } : { kind: 'other' };
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return { kind: 'missing' };
+    throw error;
+  }
+}
+
+function sameRoot(a: RootKind, b: RootKind): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 'directory' || (b.kind === 'directory' && a.identity === b.identity);
 }

@@ -88,6 +88,8 @@ export class LocalEndpoint implements Endpoint {
 
   async poll(signal: AbortSignal): Promise<void> {
     const stop = AbortSignal.any([signal, this.shutdownController.signal]);
+    // A listener added to an already-aborted signal never fires: check first.
+    stop.throwIfAborted();
     if (this.config.watchMode === 'no-watch') {
       await new Promise<void>((_, reject) => stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true }));
       return;

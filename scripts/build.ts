@@ -1,0 +1,88 @@
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+
+/**
+ * Bundles the CLI (which also runs the daemon: `mutagen daemon run`) into dist/cli.js, and the
+ * agent into dist/agent.js once src/agent/main.ts exists. The agent bundle must stay free of
+ * CLI- and daemon-only packages (ARCHITECTURE §2, §3.3 rule 5): the metafile is checked.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FORBIDDEN_IN_AGENT = ['ssh2', 'dockerode', 'listr2', 'commander', 'yaml'] as const;
+
+// ESM bundles of CommonJS dependencies need `require` and `__dirname` in scope.
+const ESM_SHIMS = [
+  "import { createRequire as __mutagenCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __mutagenFileURLToPath } from 'node:url';",
+  "import { dirname as __mutagenDirname } from 'node:path';",
+  'const require = __mutagenCreateRequire(import.meta.url);',
+  'const __filename = __mutagenFileURLToPath(import.meta.url);',
+  'const __dirname = __mutagenDirname(__filename);',
+].join('\n');
+
+async function packageVersion(): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+  if (typeof manifest !== 'object' || manifest === null || !('version' in manifest) || typeof manifest.version !== 'string') {
+    throw new Error('package.json has no version');
+  }
+  return manifest.version;
+}
+
+function options(entry: string, outfile: string, version: string): BuildOptions & { metafile: true } {
+  return {
+    entryPoints: [path.join(root, entry)],
+    outfile: path.join(root, outfile),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'bundle',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: `#!/usr/bin/env node\n${ESM_SHIMS}` },
+    define: { __MUTAGEN_VERSION__: JSON.stringify(version) },
+  };
+}
+
+/** Packages (by node_modules folder) that ended up in a bundle. */
+export function bundledPackages(metafile: Metafile): Set<string> {
+  const found = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match?.[1] !== undefined) found.add(match[1]);
+  }
+  return found;
+}
+
+/** Fails when the agent bundle pulled in a package it must never carry. */
+export function checkAgentPurity(metafile: Metafile): void {
+  const packages = bundledPackages(metafile);
+  const offending = FORBIDDEN_IN_AGENT.filter((name) => packages.has(name));
+  if (offending.length > 0) {
+    throw new Error(`dist/agent.js must not bundle ${offending.join(', ')} (ARCHITECTURE §3.3 rule 5); check the agent's imports`);
+  }
+}
+
+async function main(): Promise<void> {
+  const version = await packageVersion();
+  await mkdir(path.join(root, 'dist'), { recursive: true });
+  await build(options('src/cli/main.ts', 'dist/cli.js', version));
+  await chmod(path.join(root, 'dist/cli.js'), 0o755);
+  console.log(`built dist/cli.js (version ${version})`);
+  if (existsSync(path.join(root, 'src/agent/main.ts'))) {
+    const result = await build(options('src/agent/main.ts', 'dist/agent.js', version));
+    checkAgentPurity(result.metafile);
+    console.log('built dist/agent.js');
+  } else {
+    console.log('skipped dist/agent.js (no src/agent/main.ts yet)');
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,148 @@
+import { realpathSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Option, type Command } from 'commander';
+import { isAbortError, MutagenError } from '../base/errors.js';
+import { DaemonError } from '../daemon/client.js';
+import { VERSION } from '../daemon/rpc.js';
+import { isCommanderError, translateCommanderError } from './arguments.js';
+import { daemonCommand } from './commands/daemon/daemon.js';
+import { groupCommand } from './commands/group.js';
+import { syncCommand } from './commands/sync/sync.js';
+import { versionCommand } from './commands/version.js';
+import type { CliContext } from './context.js';
+import { CommandExit, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_USER_ERROR } from './exit.js';
+import { Output, type Terminal } from './render/output.js';
+import { terminalPrompter } from './render/prompt.js';
+
+/** The process edges main() runs against (the real process, or captures in tests). */
+export interface MainEnvironment {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: Terminal;
+  readonly stderr: Terminal;
+  readonly signal: AbortSignal;
+  /** argv that runs `mutagen daemon run` with this program (for autostart). */
+  readonly daemonCommand: readonly string[];
+}
+
+/** Applies the CLI-wide commander settings to `command` and every subcommand. */
+function configure(command: Command, output: Output): void {
+  command
+    .exitOverride()
+    .showSuggestionAfterError(false)
+    .helpOption('-h, --help', 'show help for this command')
+    .configureOutput({
+      writeOut: (text) => output.print(text),
+      writeErr: (text) => output.errorLine(text.trimEnd()),
+      outputError: () => undefined,
+    });
+  for (const sub of command.commands) configure(sub, output);
+}
+
+export function buildProgram(context: CliContext): Command {
+  const program = groupCommand('mutagen', 'Fast, cloud-native file synchronization and network forwarding for remote development', context);
+  program.addOption(new Option('--version', 'show version information'));
+  program.hook('preAction', (_self, action) => {
+    const options: { version?: boolean } = program.opts();
+    if (options.version === true && action === program) {
+      context.output.line(`Mutagen version ${VERSION}`);
+      throw new CommandExit(EXIT_SUCCESS);
+    }
+  });
+  program.addCommand(syncCommand(context));
+  program.addCommand(daemonCommand(context));
+  program.addCommand(versionCommand(context));
+  configure(program, context.output);
+  return program;
+}
+
+/** Maps a failure to an exit status after printing it (cli spec §1: `Error: <message chain>`). */
+function report(error: unknown, output: Output, signal: AbortSignal): number {
+  if (error instanceof CommandExit) return error.code;
+  if (isCommanderError(error)) {
+    const translated = translateCommanderError(error);
+    if (translated === 'success') return EXIT_SUCCESS;
+    output.error(translated, { stack: false });
+    return EXIT_USER_ERROR;
+  }
+  if (signal.aborted && isAbortError(error)) {
+    output.clearStatus();
+    return EXIT_INTERRUPTED;
+  }
+  if (error instanceof MutagenError && error.code !== 'MUTAGEN_INTERNAL') {
+    output.error(error, { stack: false });
+    return EXIT_USER_ERROR;
+  }
+  output.error(error, { stack: !(error instanceof DaemonError) });
+  return EXIT_INTERNAL;
+}
+
+/** Runs one CLI invocation; returns the exit status. Never throws. */
+export async function main(argv: readonly string[], environment: MainEnvironment): Promise<number> {
+  const output = new Output(environment.stdout, environment.stderr, environment.env);
+  const context: CliContext = {
+    output,
+    signal: environment.signal,
+    env: environment.env,
+    cwd: environment.cwd,
+    home: environment.env['HOME'] ?? os.homedir(),
+    daemonCommand: environment.daemonCommand,
+    prompter: terminalPrompter(environment.stdin, process.stderr),
+  };
+  try {
+    await buildProgram(context).parseAsync([...argv], { from: 'user' });
+    output.clearStatus();
+    return EXIT_SUCCESS;
+  } catch (error) {
+    return report(error, output, environment.signal);
+  }
+}
+
+/** `node --inspect…` flags are not passed on to the daemon (it would fight over the port). */
+function daemonCommandLine(): string[] {
+  const script = process.argv[1] ?? fileURLToPath(import.meta.url);
+  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
+  return [process.execPath, ...execArgv, script, 'daemon', 'run'];
+}
+
+/**
+ * The process entry: one AbortController for the invocation; the first SIGINT/SIGTERM aborts
+ * it (its reason names the signal), a second exits at once with 130.
+ */
+async function runProcess(): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) process.exit(EXIT_INTERRUPTED);
+    controller.abort(new MutagenError('MUTAGEN_CANCELLED', `terminated by signal: ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // A closed pipe on stdout (e.g. `| head`) must not crash the CLI.
+  process.stdout.on('error', () => undefined);
+  const code = await main(process.argv.slice(2), {
+    env: process.env,
+    cwd: process.cwd(),
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: controller.signal,
+    daemonCommand: daemonCommandLine(),
+  });
+  process.stdout.write('', () => process.exit(code));
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void runProcess();
