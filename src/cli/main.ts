@@ -8,6 +8,7 @@ import { VERSION } from '../daemon/rpc.js';
 import { isCommanderError, translateCommanderError } from './arguments.js';
 import { daemonCommand } from './commands/daemon/daemon.js';
 import { groupCommand } from './commands/group.js';
+import { projectCommand } from './commands/project/project.js';
 import { syncCommand } from './commands/sync/sync.js';
 import { versionCommand } from './commands/version.js';
 import type { CliContext } from './context.js';
@@ -52,6 +53,7 @@ export function buildProgram(context: CliContext): Command {
     }
   });
   program.addCommand(syncCommand(context));
+  program.addCommand(projectCommand(context));
   program.addCommand(daemonCommand(context));
   program.addCommand(versionCommand(context));
   configure(program, context.output);

@@ -87,7 +87,7 @@ class SessionRunner {
     const sync = isSyncKey(key);
     switch (action.kind) {
       case 'keep':
-        return { kind: 'done', note: action.reason };
+        return { kind: 'done' };
       case 'create':
         return this.create(key, action.spec, action.paused, status, signal);
       case 'recreate': {

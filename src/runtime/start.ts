@@ -24,7 +24,14 @@ export interface StartOptions {
 }
 
 export type StartOutcome =
-  | { readonly kind: 'dry-run'; readonly file: string; readonly plan: Plan; readonly project: DesiredProject }
+  | {
+      readonly kind: 'dry-run';
+      readonly file: string;
+      readonly plan: Plan;
+      readonly project: DesiredProject;
+      /** Whether the plan is against running sessions (false: the project would start fresh). */
+      readonly running: boolean;
+    }
   | {
       readonly kind: 'applied';
       readonly file: string;
@@ -74,7 +81,7 @@ async function observe(daemon: ProjectConnection, lockId: ProjectId | undefined,
 async function dryRunWithoutDaemon(file: string, project: DesiredProject, lock: ProjectLock, options: StartOptions): Promise<StartOutcome> {
   const plan = planProject(project, emptyObservation(newIdentifier('proj')).observed, { paused: options.paused });
   if (!lock.existed) await lock.remove();
-  return { kind: 'dry-run', file, plan, project };
+  return { kind: 'dry-run', file, plan, project, running: false };
 }
 
 /**
@@ -97,7 +104,7 @@ export async function startProject(environment: ProjectEnvironment, options: Sta
     try {
       const { id, fresh, sessions } = await observe(daemon, lock.projectId, environment.signal);
       const plan = planProject(project, sessions.observed, { paused: options.paused });
-      if (options.dryRun) return { kind: 'dry-run', file, plan, project };
+      if (options.dryRun) return { kind: 'dry-run', file, plan, project, running: !fresh };
       if (fresh) await lock.write(id);
       await options.onPlan?.(plan, project);
       const result = await applyPlan(plan, {

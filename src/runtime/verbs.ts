@@ -56,7 +56,8 @@ function controlTask(kind: Kind, verb: ControlVerb, context: VerbContext): Sessi
         const { affected } = await call(daemon, kind, verb, { signal, onStatus: status }, context);
         return { kind: 'done', note: plural(affected.length) };
       } catch (error) {
-        if (kind === 'forward' && isUnsupported(error)) return { kind: 'skipped', reason: FORWARDING_UNAVAILABLE };
+        // Without forwarding in the daemon there are no forward sessions to act on.
+        if (kind === 'forward' && isUnsupported(error)) return { kind: 'done', note: `none (${FORWARDING_UNAVAILABLE})` };
         throw wrapError(`unable to ${verb} ${NOUNS[kind]} sessions`, error);
       }
     },

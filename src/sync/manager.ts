@@ -12,6 +12,7 @@ import {
 import { ArchiveStore } from './archive.js';
 import { SessionController, type Side } from './controller.js';
 import type { Endpoint } from './endpoint.js';
+import { createIgnorer } from './ignore/ignorer.js';
 import { LocalEndpoint } from './local/endpoint.js';
 import type { FilesystemBehavior } from './local/probe.js';
 import type { Prompter, SyncService } from './service.js';
@@ -65,6 +66,7 @@ export class SyncManager implements SyncService {
 
   async create(spec: SyncSpec, options: { readonly paused: boolean; readonly prompter?: Prompter }, signal: AbortSignal): Promise<SessionId> {
     this.assertOpen();
+    validateSpec(spec);
     const record: SyncSessionRecord = {
       ...spec, id: newIdentifier('sync'), version: 1, paused: options.paused,
       createdAt: new Date().toISOString(), creatingVersion: this.options.version,
@@ -104,6 +106,7 @@ export class SyncManager implements SyncService {
   async update(id: SessionId, spec: SyncSpec, signal: AbortSignal): Promise<void> {
     const managed = this.sessions.get(id);
     if (managed === undefined) throw new MutagenError('MUTAGEN_NOT_FOUND', `unable to locate requested sessions: specification "${id}" did not match any sessions`);
+    validateSpec(spec);
     const wasRunning = managed.controller.running;
     await managed.controller.stop();
     const record: SyncSessionRecord = { ...managed.record, ...spec };
@@ -274,5 +277,13 @@ export class SyncManager implements SyncService {
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(wake);
     });
+  }
+}
+
+/** Rejects settings that could never run (invalid ignores), paused or not, before anything is saved. */
+function validateSpec(spec: SyncSpec): void {
+  for (const overrides of [spec.configurationAlpha, spec.configurationBeta]) {
+    const c = resolveEndpointConfiguration(spec.configuration, overrides);
+    createIgnorer({ syntax: c.ignoreSyntax, patterns: c.ignores, vcs: c.ignoreVcs });
   }
 }

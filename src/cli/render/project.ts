@@ -62,7 +62,7 @@ export function configFailure(error: unknown, output: Output): unknown {
  * run (stderr). Returns the error that ends the command (the first failure, with `hint` added),
  * or undefined when the run succeeded.
  */
-export function reportRun(result: RunResult, output: Output, hint: string): unknown {
+export function reportRun(result: RunResult, output: Output, hint: string): Error | undefined {
   for (const skipped of result.skipped) output.warn(`${skipped.title} skipped: ${skipped.reason}`);
   const failure = result.failures[0];
   if (failure === undefined && !result.cancelled) return undefined;
@@ -72,6 +72,7 @@ export function reportRun(result: RunResult, output: Output, hint: string): unkn
   if (result.notRun.length > 0) output.errorLine(`Not run: ${result.notRun.join(', ')}`);
   if (failure === undefined) return new MutagenError('MUTAGEN_CANCELLED', 'operation cancelled');
   const error = failure.error;
+  if (!(error instanceof Error)) return new MutagenError('MUTAGEN_INTERNAL', String(error));
   if (!(error instanceof MutagenError) || error.code === 'MUTAGEN_CANCELLED') return error;
   return new MutagenError(error.code, error.message, { cause: error, hint: error.hint === undefined ? hint : `${error.hint} ${hint}` });
 }

@@ -23,10 +23,15 @@ export function addGlobalConfigurationOption(command: Command): Command {
   return command.addOption(new Option('--no-global-configuration', 'ignore the global configuration file (~/.mutagen.yml)'));
 }
 
-/** Interactive listr2 tasks on a TTY; plain lines under CI=true or when stdout is not a terminal. */
+/** A terminal on stdout and no CI variable set (CI=true and the like switch to plain lines). */
+export function isInteractive(context: CliContext): boolean {
+  const ci = context.env['CI'];
+  return context.output.stdoutIsTerminal && (ci === undefined || ci === '' || ci === 'false' || ci === '0');
+}
+
+/** Interactive listr2 tasks on a TTY; plain lines under CI or when stdout is not a terminal. */
 export function progressRenderer(context: CliContext): ProgressRenderer {
-  const interactive = context.output.stdoutIsTerminal && context.env['CI'] !== 'true' && context.env['CI'] !== '1';
-  return interactive ? listrProgress(context.output, DEFAULT_CONCURRENCY) : plainProgress(context.output);
+  return isInteractive(context) ? listrProgress(context.output, DEFAULT_CONCURRENCY) : plainProgress(context.output);
 }
 
 /** What the runtime needs from this invocation: cwd, -f, environment, daemon connection, output. */

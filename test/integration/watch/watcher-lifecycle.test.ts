@@ -1,0 +1,141 @@
+import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MutagenError } from '../../../src/base/errors.js';
+import type { Clock } from '../../../src/base/clock.js';
+import { RestartBudget } from '../../../src/watch/restart-budget.js';
+import { eventually } from '../../helpers/eventually.js';
+import { useTempDirectories } from '../../helpers/temp.js';
+import { useWatchers } from './harness.js';
+
+const temp = useTempDirectories();
+const start = useWatchers();
+const HOUR = 3_600_000;
+
+describe('TreeWatcher lifecycle', () => {
+  it('close() is idempotent and stops events and signals', async () => {
+    const root = await temp('mt-watch-');
+    const h = await start(root);
+    const control = await start(root);
+    const first = h.watcher.close();
+    expect(h.watcher.close()).toBe(first);
+    await first;
+    expect(h.watcher.state).toBe('closed');
+    const signalsAtClose = h.signals();
+    await writeFile(path.join(root, 'after-close.txt'), 'x');
+    await eventually(() => expect(control.collect()).toContain('after-close.txt'));
+    await eventually(() => expect(control.signals()).toBeGreaterThan(0));
+    expect(h.watcher.drain()).toEqual({ paths: new Set(), overflow: false });
+    expect(h.signals()).toBe(signalsAtClose);
+    await h.watcher.close();
+  });
+
+  it('watches a missing root through its parent, then the tree once it is created', async () => {
+    const parent = await temp('mt-watch-');
+    const root = path.join(parent, 'root');
+    const h = await start(root);
+    expect(h.watcher.state).toBe('watching-parent');
+    expect(h.watcher.error).toBeUndefined();
+    await mkdir(root);
+    await eventually(() => expect(h.watcher.state).toBe('watching'));
+    await eventually(() => {
+      h.collect();
+      expect(h.overflowed()).toBe(true);
+    });
+    await mkdir(path.join(root, 'sub'));
+    await writeFile(path.join(root, 'sub/f.txt'), 'x');
+    await eventually(async () => {
+      await appendFile(path.join(root, 'sub/f.txt'), 'x');
+      expect(h.collect()).toContain('sub/f.txt');
+    }, { intervalMs: 50 });
+  });
+
+  it('backs off with an error while the root\'s parent is missing, and recovers by itself', async () => {
+    const base = await temp('mt-watch-');
+    const root = path.join(base, 'missing/root');
+    const h = await start(root, { retryDelayMs: 25 });
+    expect(h.watcher.state).toBe('backing-off');
+    expect(h.watcher.error).toBeInstanceOf(MutagenError);
+    expect((h.watcher.error as MutagenError).code).toBe('MUTAGEN_ENDPOINT');
+    await eventually(() => expect(h.signals()).toBeGreaterThan(0));
+    await mkdir(root, { recursive: true });
+    await eventually(() => expect(h.watcher.state).toBe('watching'));
+    expect(h.watcher.error).toBeUndefined();
+    await eventually(async () => {
+      await writeFile(path.join(root, 'f.txt'), 'x');
+      expect(h.collect()).toContain('f.txt');
+    }, { intervalMs: 50 });
+  });
+
+  it('retries establishment at once when marked dirty (a transition may have created the root)', async () => {
+    const base = await temp('mt-watch-');
+    const root = path.join(base, 'missing/root');
+    const h = await start(root, { retryDelayMs: HOUR });
+    expect(h.watcher.state).toBe('backing-off');
+    await mkdir(root, { recursive: true });
+    h.watcher.markDirty(['']);
+    await eventually(() => expect(h.watcher.state).toBe('watching'));
+    expect(h.watcher.error).toBeUndefined();
+  });
+
+  it('watches a file root through its parent and switches when it becomes a directory', async () => {
+    const parent = await temp('mt-watch-');
+    const root = path.join(parent, 'single.txt');
+    await writeFile(root, 'one\n');
+    await writeFile(path.join(parent, 'sibling.txt'), 'x');
+    const h = await start(root);
+    expect(h.watcher.state).toBe('watching-parent');
+    // The control watches the same parent directory (same native watch): once it has seen the
+    // sibling's write, the watcher under test has had it too, and ignored it.
+    const control = await start(parent);
+    await appendFile(path.join(parent, 'sibling.txt'), 'not the root\n');
+    await eventually(() => expect(control.collect()).toContain('sibling.txt'));
+    expect(h.watcher.drain()).toEqual({ paths: new Set(), overflow: false });
+    await appendFile(root, 'two\n');
+    await eventually(() => expect([...h.collect()]).toEqual(['']));
+    await rm(root);
+    await mkdir(root);
+    await eventually(() => expect(h.watcher.state).toBe('watching'));
+    await eventually(async () => {
+      await writeFile(path.join(root, 'inside.txt'), 'x');
+      expect(h.collect()).toContain('inside.txt');
+    }, { intervalMs: 50 });
+  });
+
+  it('re-establishes on a root moved away and recreated, and forgets the old tree', async () => {
+    const parent = await temp('mt-watch-');
+    const root = path.join(parent, 'root');
+    await mkdir(path.join(root, 'sub'), { recursive: true });
+    const h = await start(root);
+    await rename(root, path.join(parent, 'root.old'));
+    await mkdir(root);
+    await eventually(() => {
+      h.collect();
+      expect(h.overflowed()).toBe(true);
+      expect(h.watcher.state).toBe('watching');
+    });
+    h.seen.clear();
+    await writeFile(path.join(parent, 'root.old/sub/old-only.txt'), 'x');
+    await eventually(async () => {
+      await writeFile(path.join(root, 'marker.txt'), 'x');
+      expect(h.collect()).toContain('marker.txt');
+    }, { intervalMs: 50 });
+    expect([...h.seen].filter((p) => p.includes('old-only'))).toEqual([]);
+  });
+});
+
+describe('RestartBudget', () => {
+  it('allows a number of restarts per sliding window', () => {
+    let now = 0;
+    const clock: Clock = { now: () => now };
+    const budget = new RestartBudget({ count: 3, windowMs: 1000 }, clock);
+    expect([budget.take(), budget.take(), budget.take(), budget.take()]).toEqual([true, true, true, false]);
+    expect(budget.remaining()).toBe(0);
+    now = 999;
+    expect(budget.take()).toBe(false);
+    now = 1000;
+    expect(budget.remaining()).toBe(3);
+    expect(budget.take()).toBe(true);
+    expect(budget.remaining()).toBe(2);
+  });
+});
