@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { MutagenError } from '../base/errors.js';
 import { findProjectFile, loadProject } from '../config/load.js';
 import type { DesiredProject } from '../config/project.js';
@@ -53,7 +52,7 @@ export function loadProjectFile(file: string, environment: ProjectEnvironment): 
 
 export function notRunningError(file: string): MutagenError {
   return new MutagenError('MUTAGEN_PROJECT', 'project not running', {
-    hint: `Start it with "mutagen project start" in ${path.dirname(file)} (or pass -f ${path.basename(file)}).`,
+    hint: `No project is running from ${file}; start it with "mutagen project start".`,
   });
 }
 

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { MutagenError } from '../../base/errors.js';
 import { ConfigErrors } from '../../config/errors.js';
 import type { DesiredProject } from '../../config/project.js';
@@ -154,7 +153,3 @@ export function formatProjectConfiguration(project: DesiredProject, style: ListS
   return `${neutralize(lines.join('\n'))}\n`;
 }
 
-/** The folder shown in hints: where the project file lives. */
-export function projectFolder(file: string): string {
-  return path.dirname(file);
-}

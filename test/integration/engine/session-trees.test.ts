@@ -27,8 +27,10 @@ describe('tree shapes', () => {
       await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(path.join(directory, `f${f}.txt`), `file ${d}/${f}`)));
     }
     const id = await manager.create(localSpec(ws.alpha, ws.beta), { paused: false }, AbortSignal.timeout(10_000));
-    const state = await waitForState(manager, id, (s) => s.successfulCycles >= 1 && s.status === 'watching', 90_000);
-    expect([state.alpha.files, state.alpha.directories, state.beta.files]).toEqual([10_000, 101, 10_000]);
+    await waitForState(manager, id, (s) => s.successfulCycles >= 1 && s.status === 'watching', 90_000);
+    // Counts are those of the cycle's scans (before its transitions): flush once more to see beta's.
+    const state = await flushAndState(manager, id);
+    expect([state.alpha.files, state.alpha.directories, state.beta.files, state.beta.directories]).toEqual([10_000, 101, 10_000, 101]);
     expect(state.conflicts).toEqual([]);
     expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
     await writeFile(path.join(ws.alpha, 'd7', 'f7.txt'), 'edited on alpha');
@@ -48,8 +50,9 @@ describe('tree shapes', () => {
     const beta = ws.at('beta.txt');
     await writeFile(alpha, 'single file root');
     const id = await manager.create(localSpec(alpha, beta, { watchMode: 'no-watch' }), { paused: false }, AbortSignal.timeout(10_000));
+    await flushAndState(manager, id);
     let state = await flushAndState(manager, id);
-    expect([state.alpha.files, state.alpha.directories, state.beta.files]).toEqual([1, 0, 1]);
+    expect([state.alpha.files, state.alpha.directories, state.beta.files, state.beta.directories]).toEqual([1, 0, 1, 0]);
     expect(await readFile(beta, 'utf8')).toBe('single file root');
     expect((await stat(beta)).mode & 0o777).toBe(0o600);
     await writeFile(beta, 'edited on the beta side');

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +122,63 @@ describe('TreeWatcher lifecycle', () => {
       expect(h.collect()).toContain('marker.txt');
     }, { intervalMs: 50 });
     expect([...h.seen].filter((p) => p.includes('old-only'))).toEqual([]);
+  });
+});
+
+/**
+ * A real watch error: a directory whose absolute path is longer than PATH_MAX cannot be listed
+ * or watched (ENAMETOOLONG), and chokidar reports that as an error. Node's fs cannot make or
+ * remove such a tree, so coreutils (which work relative to each directory) do.
+ */
+function makeOverlongTree(root: string): () => void {
+  const component = 'd'.repeat(200);
+  const relative = Array.from({ length: 22 }, () => component).join('/');
+  const made = spawnSync('mkdir', ['-p', relative], { cwd: root });
+  if (made.status !== 0) throw new Error(`mkdir -p failed: ${made.stderr.toString()}`);
+  return () => {
+    const removed = spawnSync('rm', ['-rf', component], { cwd: root });
+    if (removed.status !== 0) throw new Error(`rm -rf failed: ${removed.stderr.toString()}`);
+  };
+}
+
+describe('TreeWatcher failures', () => {
+  it('on a watch error disables acceleration, signals and restarts until the budget is spent', async () => {
+    const root = await temp('mt-watch-');
+    const removeOverlong = makeOverlongTree(root);
+    try {
+      const h = await start(root, { retryDelayMs: 10, restartBudget: { count: 2, windowMs: HOUR } });
+      await eventually(() => expect(h.watcher.state).toBe('failed'));
+      expect(h.watcher.error).toBeInstanceOf(MutagenError);
+      expect(h.watcher.error?.message).toMatch(/^unable to watch .*ENAMETOOLONG/);
+      expect(h.watcher.drain().overflow).toBe(true);
+      await eventually(() => expect(h.signals()).toBeGreaterThan(0));
+      h.watcher.markDirty(['x']);
+      expect(h.watcher.state).toBe('failed');
+    } finally {
+      removeOverlong();
+    }
+  });
+
+  it('re-establishes itself after a watch error once the cause is gone', async () => {
+    const root = await temp('mt-watch-');
+    const removeOverlong = makeOverlongTree(root);
+    let removed = false;
+    try {
+      const h = await start(root, { retryDelayMs: 50, restartBudget: { count: 1000, windowMs: HOUR } });
+      await eventually(() => expect(h.watcher.error).toBeDefined());
+      expect(['backing-off', 'starting']).toContain(h.watcher.state);
+      removeOverlong();
+      removed = true;
+      await eventually(() => expect(h.watcher.state).toBe('watching'));
+      expect(h.watcher.error).toBeUndefined();
+      await eventually(async () => {
+        await writeFile(path.join(root, 'after.txt'), 'x');
+        expect(h.collect()).toContain('after.txt');
+      }, { intervalMs: 50 });
+      expect(h.overflowed()).toBe(true);
+    } finally {
+      if (!removed) removeOverlong();
+    }
   });
 });
 
