@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +33,11 @@ async function packageVersion(): Promise<string> {
 
 function options(entry: string, outfile: string, version: string): BuildOptions & { metafile: true } {
   return {
-    entryPoints: [path.join(root, entry)],
-    outfile: path.join(root, outfile),
+    entryPoints: { [path.basename(outfile, '.js')]: path.join(root, entry) },
+    outdir: path.join(root, path.dirname(outfile)),
+    // Dynamic imports become chunks loaded on demand (the daemon engine is not on the CLI's path).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -69,6 +72,7 @@ export function checkAgentPurity(metafile: Metafile): void {
 
 async function main(): Promise<void> {
   const version = await packageVersion();
+  await rm(path.join(root, 'dist'), { recursive: true, force: true });
   await mkdir(path.join(root, 'dist'), { recursive: true });
   await build(options('src/cli/main.ts', 'dist/cli.js', version));
   await chmod(path.join(root, 'dist/cli.js'), 0o755);

@@ -27,12 +27,11 @@ export type TaskResult = 'done' | 'skipped' | 'failed';
  * What a run reports, in order. The runtime never draws: the CLI renders these as listr2 tasks
  * on a TTY or as plain lines elsewhere. Steps start and end in order; within a sessions step,
  * tasks interleave (they run concurrently). `hook-command` comes right before the command runs
- * (with inherited stdio its output follows); `task-status` carries the daemon's status lines.
+ * (its output then goes where `hooks.io` says); `task-status` carries the daemon's status lines.
  */
 export type ProgressEvent =
   | { readonly kind: 'step-start'; readonly step: StepInfo }
   | { readonly kind: 'hook-command'; readonly step: StepInfo; readonly command: string }
-  | { readonly kind: 'hook-output'; readonly step: StepInfo; readonly stream: 'stdout' | 'stderr'; readonly text: string }
   | { readonly kind: 'task-start'; readonly step: StepInfo; readonly task: TaskInfo }
   | { readonly kind: 'task-status'; readonly step: StepInfo; readonly task: TaskInfo; readonly message: string }
   | { readonly kind: 'task-end'; readonly step: StepInfo; readonly task: TaskInfo; readonly result: TaskResult; readonly message: string | undefined }
@@ -125,13 +124,10 @@ class Run {
     const task = info.tasks[0];
     if (task === undefined) return;
     const { sink, signal } = this.options;
-    const io: CommandIo = this.options.hooks.io.kind === 'inherit'
-      ? this.options.hooks.io
-      : { kind: 'pipe', write: (stream, text) => notify(sink, { kind: 'hook-output', step: info, stream, text }) };
     await sink({ kind: 'task-start', step: info, task });
     try {
       await runHook(step.phase, step.commands, {
-        ...this.options.hooks, io, signal,
+        ...this.options.hooks, signal,
         onCommand: (command) => sink({ kind: 'hook-command', step: info, command }),
       });
     } catch (error) {

@@ -29,6 +29,7 @@ export interface ProjectEnvironment {
   readonly connect: () => Promise<ProjectConnection>;
   readonly prompter?: RuntimePrompter;
   readonly sink: ProgressSink;
+  /** Where hook and `run` commands read and write: the CLI's stdio (`inherit`), or a pipe (tests). */
   readonly hookIo: CommandIo;
   /** Status while waiting for another project command to release the lock. */
   readonly onWait?: (message: string) => void;

@@ -15,7 +15,6 @@ export function formatProgressLine(event: ProgressEvent): string | undefined {
   switch (event.kind) {
     case 'step-start':
     case 'step-end':
-    case 'hook-output':
       return undefined;
     case 'hook-command':
       return `> ${event.command}`;
@@ -30,17 +29,10 @@ export function formatProgressLine(event: ProgressEvent): string | undefined {
   }
 }
 
-/**
- * Progress as plain lines on stdout (cli spec §1: transient lines are not drawn off a TTY). Hook
- * output piped through the runtime (tests) is written as it comes.
- */
+/** Progress as plain lines on stdout (cli spec §1: transient lines are not drawn off a TTY). */
 export function plainProgress(output: Output): ProgressRenderer {
   return {
     sink: (event) => {
-      if (event.kind === 'hook-output') {
-        output.print(event.text);
-        return;
-      }
       const line = formatProgressLine(event);
       if (line !== undefined) output.line(neutralize(line));
     },

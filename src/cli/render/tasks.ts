@@ -102,9 +102,6 @@ export function listrProgress(output: Output, concurrency: number): ProgressRend
         case 'hook-command':
           output.line(`> ${neutralize(event.command)}`);
           return;
-        case 'hook-output':
-          output.print(event.text);
-          return;
         default:
           current?.event(event);
       }

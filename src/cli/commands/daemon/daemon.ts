@@ -3,7 +3,6 @@ import { sleep } from '../../../base/abort.js';
 import { errorMessage, isAbortError, MutagenError } from '../../../base/errors.js';
 import { DaemonClient, stopDaemon, unreachableError } from '../../../daemon/client.js';
 import { stderrIsDiscarded } from '../../../daemon/log-file.js';
-import { runDaemon } from '../../../daemon/main.js';
 import { resolveDataDirectory } from '../../../daemon/paths.js';
 import { contextPaths, startDaemonProcess, type CliContext } from '../../context.js';
 import { CommandExit, EXIT_USER_ERROR } from '../../exit.js';
@@ -50,6 +49,9 @@ async function stop(context: CliContext): Promise<void> {
 
 /** `daemon run`: exits 0 after a terminate request, 1 after SIGINT/SIGTERM (`terminated by signal`). */
 async function run(context: CliContext): Promise<void> {
+  // Loaded on demand: the engine (sessions, scanner, watcher) is only needed by the daemon, and
+  // keeping it out of the CLI's start-up path keeps every other command fast.
+  const { runDaemon } = await import('../../../daemon/main.js');
   const outcome = await runDaemon({
     dataDirectory: resolveDataDirectory(context.env, context.home),
     logLevel: context.env['MUTAGEN_LOG_LEVEL'],
