@@ -72,12 +72,13 @@ class SessionRunner {
   }
 
   /** Flushes before a recreate; a session that cannot flush (disconnected, halted) is recreated all the same. */
-  private async flushFirst(id: SessionId, status: (message: string) => void, signal: AbortSignal): Promise<void> {
+  private async flushFirst(id: SessionId, status: (message: string) => void, signal: AbortSignal): Promise<string | undefined> {
     try {
       await this.options.daemon.call('sync.flush', { ...byId(id), skipWait: false }, { signal, onStatus: status });
+      return undefined;
     } catch (error) {
       signal.throwIfAborted();
-      status(`unable to flush before recreating (${error instanceof Error ? error.message : String(error)}); the new session reconciles both sides`);
+      return `not flushed first (${error instanceof Error ? error.message : String(error)}); the new session reconciles both sides`;
     }
   }
 
@@ -91,9 +92,10 @@ class SessionRunner {
       case 'create':
         return this.create(key, action.spec, action.paused, status, signal);
       case 'recreate': {
-        if (action.flushFirst && sync) await this.flushFirst(action.sessionId, status, signal);
+        const unflushed = action.flushFirst && sync ? await this.flushFirst(action.sessionId, status, signal) : undefined;
         const skipped = await this.terminate(key, action.sessionId, signal);
-        return skipped ?? this.create(key, action.spec, action.paused, status, signal);
+        const created = skipped ?? await this.create(key, action.spec, action.paused, status, signal);
+        return created.kind === 'done' && unflushed !== undefined ? { kind: 'done', note: `${created.note ?? ''}; ${unflushed}` } : created;
       }
       case 'update': {
         const spec = action.spec;

@@ -100,7 +100,7 @@ export async function runHook(phase: HookPhase, commands: readonly string[], opt
     const exit = await runShellCommand(command, options);
     if (exit.code !== 0) {
       throw new MutagenError('MUTAGEN_HOOK_FAILED', `${HOOK_FAILURE_NAMES[phase]} command failed: ${exit.description}`, {
-        hint: `The failing ${phase} command was: ${command}`,
+        hint: `The failing ${phase} command was: ${command}.`,
       });
     }
   }

@@ -326,9 +326,11 @@ export class SessionController {
 
   private async halt(reason: HaltReason, signal: AbortSignal): Promise<void> {
     this.deps.logger.warn('session halted', { reason });
+    // Status first: whoever learns of the halt through a refused flush must see it in the state.
+    this.setStatus(reason);
     this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', `session halted: ${reason}`));
     await this.shutdownEndpoints();
-    this.setStatus(reason);
+    this.deps.onChange();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });

@@ -98,7 +98,8 @@ export class SyncManager implements SyncService {
   }
 
   async list(selection: Selection, sinceIndex: number | undefined, signal: AbortSignal): Promise<{ stateIndex: number; sessions: SyncSessionState[] }> {
-    if (sinceIndex !== undefined && sinceIndex === this.stateIndex) await this.waitForChange(signal);
+    // After close() nothing will change any more: answer at once instead of waiting forever.
+    if (sinceIndex !== undefined && sinceIndex === this.stateIndex && !this.closed) await this.waitForChange(signal);
     const chosen = selectSessions(this.ordered(), selection, { allowNone: true });
     return { stateIndex: this.stateIndex, sessions: chosen.map((m) => ({ ...m.controller.state(), session: m.record })) };
   }
@@ -166,7 +167,11 @@ export class SyncManager implements SyncService {
       const id = managed.record.id;
       await this.records.remove(id);
       await this.archives.remove(id);
-      for (const side of ['alpha', 'beta'] as const) await rm(this.cacheFile(id, side), { force: true });
+      for (const side of ['alpha', 'beta'] as const) {
+        await rm(this.cacheFile(id, side), { force: true });
+        // Files staged by an interrupted cycle would otherwise be orphaned for good.
+        if (managed.record[side].protocol === 'local') await rm(this.stagingRootOf(managed.record, side), { recursive: true, force: true });
+      }
       this.sessions.delete(id);
       this.changed();
     }
@@ -230,6 +235,11 @@ export class SyncManager implements SyncService {
 
   private cacheFile(id: string, side: Side): string {
     return path.join(this.options.dataDirectory, 'caches', `${id}_${side}`);
+  }
+
+  private stagingRootOf(record: SyncSessionRecord, side: Side): string {
+    const configuration = resolveEndpointConfiguration(record.configuration, side === 'alpha' ? record.configurationAlpha : record.configurationBeta);
+    return this.stagingRoot(record, side, record[side].path, configuration.stageMode);
   }
 
   private stagingRoot(record: SyncSessionRecord, side: Side, root: string, mode: 'mutagen' | 'neighboring' | 'internal'): string {

@@ -150,6 +150,9 @@ export class TreeWatcher {
         if (this.stale(generation)) return;
       }
       this.established(active);
+      // The root may have changed between inspecting it and watching it (made by `mkdir -p`).
+      active.checking = true;
+      void this.checkRoot(active);
     } catch (error) {
       if (!this.stale(generation)) this.failed(error, 'establish');
     }

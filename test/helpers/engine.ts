@@ -16,7 +16,10 @@ export interface SessionSettings {
   readonly ignoreVcs?: boolean;
   readonly symlinkMode?: SymlinkMode;
   readonly watchMode?: WatchMode;
+  /** Per-endpoint override of the watch mode on beta. */
+  readonly betaWatchMode?: WatchMode;
   readonly stageMode?: StageMode;
+  readonly maxStagingFileSize?: number;
   readonly name?: string;
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -27,6 +30,7 @@ export function syncConfiguration(settings: SessionSettings): SyncConfiguration 
     ...c,
     ...(settings.mode === undefined ? {} : { mode: settings.mode }),
     ...(settings.stageMode === undefined ? {} : { stageMode: settings.stageMode }),
+    ...(settings.maxStagingFileSize === undefined ? {} : { maxStagingFileSize: settings.maxStagingFileSize }),
     ignore: {
       ...(settings.ignoreSyntax === undefined ? {} : { syntax: settings.ignoreSyntax }),
       ...(settings.ignores === undefined ? {} : { paths: settings.ignores }),
@@ -46,7 +50,7 @@ export function localSpec(alpha: string, beta: string, settings: SessionSettings
     beta: { kind: 'sync', protocol: 'local', path: beta },
     configuration: syncConfiguration(settings),
     configurationAlpha: emptySyncConfiguration(),
-    configurationBeta: emptySyncConfiguration(),
+    configurationBeta: settings.betaWatchMode === undefined ? emptySyncConfiguration() : { ...emptySyncConfiguration(), watch: { mode: settings.betaWatchMode } },
   };
 }
 

@@ -1,8 +1,9 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
+import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
 import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
@@ -133,7 +134,7 @@ export class LocalEndpoint implements Endpoint {
       if (output.cache !== this.cache) this.cacheDirty = true;
       this.cache = output.cache;
       this.last = { snapshot: output.snapshot, cache: output.cache };
-      this.maybeSaveCache(false);
+      void this.maybeSaveCache(false);
       return { kind: 'snapshot', snapshot: output.snapshot };
     } catch (error) {
       if (batch !== undefined) this.watcher?.markDirty(batch.paths);
@@ -167,20 +168,23 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void> {
+    const yieldTurn = createYielder();
     for (let i = 0; i < request.paths.length; i++) {
       signal.throwIfAborted();
+      await yieldTurn();
       const relative = request.paths[i] as string;
-      let handle: FileHandle;
+      const signature = request.signatures[i] ?? EMPTY_SIGNATURE;
+      let fd: number;
       try {
-        handle = await open(this.absolute(relative), constants.O_RDONLY | constants.O_NOFOLLOW);
+        fd = openSync(this.absolute(relative), constants.O_RDONLY | constants.O_NOFOLLOW);
       } catch (error) {
         await receiver.write({ kind: 'done', error: `unable to open file: ${errorMessage(error)}` });
         continue;
       }
       try {
-        await this.supplyOne(handle, request.signatures[i] ?? EMPTY_SIGNATURE, receiver, signal);
+        await this.supplyOne(fd, signature, receiver, yieldTurn, signal);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
     await receiver.finish();
@@ -314,24 +318,28 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  private async supplyOne(handle: FileHandle, signature: Signature, receiver: DeltaReceiver, signal: AbortSignal): Promise<void> {
-    const stat = await handle.stat();
+  /** Streams one file: whole-file data operations for an empty signature, else an rsync delta. */
+  private async supplyOne(fd: number, signature: Signature, receiver: DeltaReceiver, yieldTurn: () => Promise<void>, signal: AbortSignal): Promise<void> {
+    const size = fstatSync(fd).size;
     let first = true;
     const send = async (operation: Operation): Promise<void> => {
-      await receiver.write(first ? { kind: 'operation', operation, expectedSize: stat.size } : { kind: 'operation', operation });
+      await receiver.write(first ? { kind: 'operation', operation, expectedSize: size } : { kind: 'operation', operation });
       first = false;
     };
     try {
       if (signature.hashes.length === 0) {
-        const buffer = Buffer.allocUnsafe(MAX_DATA_OPERATION_SIZE);
-        for (;;) {
+        for (let sent = 0; ; ) {
           signal.throwIfAborted();
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          // Sized to what is left (small files are the common case); one more byte detects growth.
+          const buffer = Buffer.allocUnsafe(Math.min(MAX_DATA_OPERATION_SIZE, Math.max(size - sent, 1)));
+          const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
           if (bytesRead === 0) break;
-          await send({ kind: 'data', data: Buffer.from(buffer.subarray(0, bytesRead)) });
+          sent += bytesRead;
+          await send({ kind: 'data', data: buffer.subarray(0, bytesRead) });
+          await yieldTurn();
         }
       } else {
-        for await (const operation of deltaOperations(readChunks(handle, signal), signature, signal)) await send(operation);
+        for await (const operation of deltaOperations(readChunks(fd, signal), signature, signal)) await send(operation);
       }
     } catch (error) {
       if (signal.aborted) throw error;
@@ -358,11 +366,13 @@ export class LocalEndpoint implements Endpoint {
   }
 }
 
-async function* readChunks(handle: FileHandle, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* readChunks(fd: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const yieldTurn = createYielder();
   for (;;) {
     signal.throwIfAborted();
+    await yieldTurn();
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
     if (bytesRead === 0) return;
     yield buffer.subarray(0, bytesRead);
   }

@@ -1,4 +1,5 @@
-import { chown, lchown, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { chown, lchown } from './sync-fs.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 
 /** Where names are looked up; tests and unusual systems may point elsewhere. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm } from './sync-fs.js';
 import path from 'node:path';
 import { createXXHash128, type IHasher } from 'hash-wasm';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -81,8 +82,13 @@ export class StagingStore {
     await this.ensureRoot();
     const hasher = await createHasher(this.options.hash);
     const partial = path.join(this.options.root, `${PARTIAL_PREFIX}${randomBytes(8).toString('hex')}`);
-    const handle = await open(partial, 'wx', 0o600);
-    return new FileSink(handle, partial, hasher, this.options.maxFileSize, (digest) => this.place(partial, relative, digest));
+    let fd: number;
+    try {
+      fd = openSync(partial, 'wx', 0o600);
+    } catch (error) {
+      throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
+    }
+    return new FileSink(fd, partial, hasher, this.options.maxFileSize, (digest) => this.place(partial, relative, digest));
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
@@ -141,10 +147,11 @@ class FileSink implements StagingSink {
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
   private buffered = 0;
   private size = 0;
+  private closed = false;
   private state: 'open' | 'failed' | 'done' = 'open';
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     private readonly partial: string,
     private readonly hasher: Hasher,
     private readonly maxSize: number,
@@ -160,8 +167,8 @@ class FileSink implements StagingSink {
     this.size += chunk.byteLength;
     this.hasher.update(chunk);
     try {
-      if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) await this.flush();
-      if (chunk.byteLength >= WRITE_BUFFER_SIZE) await writeAll(this.handle, chunk);
+      if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) this.flush();
+      if (chunk.byteLength >= WRITE_BUFFER_SIZE) writeAll(this.fd, chunk);
       else {
         this.buffer.set(chunk, this.buffered);
         this.buffered += chunk.byteLength;
@@ -176,8 +183,9 @@ class FileSink implements StagingSink {
     this.assertOpen();
     let digest: Uint8Array;
     try {
-      await this.flush();
-      await this.handle.close();
+      this.flush();
+      closeSync(this.fd);
+      this.closed = true;
       digest = this.hasher.digest();
       await this.place(digest);
     } catch (error) {
@@ -198,24 +206,28 @@ class FileSink implements StagingSink {
     if (this.state === 'done') throw new MutagenError('MUTAGEN_STAGING', 'unable to stage file: sink already committed');
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     if (this.buffered === 0) return;
     const length = this.buffered;
     this.buffered = 0;
-    await writeAll(this.handle, this.buffer.subarray(0, length));
+    writeAll(this.fd, this.buffer.subarray(0, length));
   }
 
   private async fail(): Promise<void> {
     this.state = 'failed';
-    await this.handle.close().catch(() => undefined);
+    if (!this.closed) {
+      this.closed = true;
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already failed; the partial file is removed below
+      }
+    }
     await rm(this.partial, { force: true });
   }
 }
 
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+function writeAll(fd: number, data: Uint8Array): void {
   let offset = 0;
-  while (offset < data.byteLength) {
-    const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset, null);
-    offset += bytesWritten;
-  }
+  while (offset < data.byteLength) offset += writeSync(fd, data, offset, data.byteLength - offset);
 }

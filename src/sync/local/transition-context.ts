@@ -1,4 +1,4 @@
-import { chmod } from 'node:fs/promises';
+import { chmod } from './sync-fs.js';
 import { errorMessage } from '../../base/errors.js';
 import type { PermissionsMode, SymlinkMode } from '../../model/configuration.js';
 import type { Problem } from '../../model/entry.js';
@@ -21,6 +21,8 @@ export interface TransitionContext {
   readonly signal: AbortSignal | undefined;
   readonly walker: PathWalker;
   readonly problems: Problem[];
+  /** Gives the event loop a turn now and then: transitions run synchronous syscalls. */
+  readonly yieldTurn: () => Promise<void>;
   missingStagedFiles: boolean;
 }
 

@@ -1,4 +1,5 @@
-import { chmod, lchmod, mkdir, symlink } from 'node:fs/promises';
+import { lchmod } from 'node:fs/promises';
+import { chmod, mkdir, symlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, MutagenError } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
@@ -24,6 +25,7 @@ function failure(message: string, cause?: unknown): MutagenError {
  * actually created: the entry, a partial directory, or undefined. Failures become problems.
  */
 export async function createAt(context: TransitionContext, target: WalkTarget, relative: string, entry: Entry): Promise<Entry | undefined> {
+  await context.yieldTurn();
   switch (entry.kind) {
     case 'directory':
       return createDirectory(context, target, relative, entry);

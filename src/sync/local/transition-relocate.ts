@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, rename, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
 import type { WalkTarget } from './fs-walk.js';

@@ -1,4 +1,4 @@
-import { lstat, readlink, rmdir, unlink } from 'node:fs/promises';
+import { lstat, readlink, rmdir, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { MutagenError } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
@@ -103,6 +103,7 @@ async function removeDirectory(context: TransitionContext, target: WalkTarget, r
   let blocked = false;
   let cancelled = false;
   for (const name of names) {
+    await context.yieldTurn();
     const child = expected.contents.get(name);
     const childPath = joinPath(relative, name);
     if (child === undefined) {

@@ -1,3 +1,4 @@
+import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { HashAlgorithm, PermissionsMode, SymlinkMode } from '../../model/configuration.js';
 import { comparePaths, type Change, type Entry } from '../../model/entry.js';
@@ -59,6 +60,7 @@ export async function applyTransitions(changes: readonly Change[], options: Tran
     signal: options.signal,
     walker: new PathWalker(options.root, options.decomposesUnicode),
     problems: [],
+    yieldTurn: createYielder(),
     missingStagedFiles: false,
   };
   const results: (Entry | undefined)[] = [];

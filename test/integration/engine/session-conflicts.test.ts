@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, type Workspace } from '../../helpers/engine.js';
+import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree, type TreeInput } from '../../helpers/tree.js';
 
 /** Conflicts with flush-driven cycles only (no-watch), so every step is one known cycle. */
@@ -102,5 +102,43 @@ describe('conflicts', () => {
     expect(await readFile(path.join(ws.beta, 'only-alpha'), 'utf8')).toBe('new on alpha');
     expect(await readFile(path.join(ws.alpha, 'differ'), 'utf8')).toBe('base');
     expect(await readFile(path.join(ws.beta, 'differ'), 'utf8')).toBe('beta differs');
+  });
+});
+
+describe('transition problems', () => {
+  let ws: Workspace;
+  let manager: SyncManager;
+
+  beforeEach(async () => {
+    ws = await createWorkspace();
+    ({ manager } = await openManager(ws.data));
+  });
+
+  afterEach(async () => {
+    await manager.close();
+    await ws.dispose();
+  });
+
+  it('a file over the staging size limit is a transition problem, retried at once without a flush, and never half-written', async () => {
+    await writeTree(ws.alpha, { keep: 'anchor', small: 'tiny' });
+    const spec = localSpec(ws.alpha, ws.beta, { watchMode: 'no-watch', maxStagingFileSize: 64 });
+    const id = await manager.create(spec, { paused: false }, AbortSignal.timeout(10_000));
+    await flushAndState(manager, id);
+    await writeFile(path.join(ws.alpha, 'large'), 'x'.repeat(1000));
+    const before = (await flushAndState(manager, id)).successfulCycles;
+    // The failed cycle sets the missing-staged-files flag: with no-watch, only that flag can start another cycle.
+    const state = await waitForState(manager, id, (s) => s.successfulCycles >= before + 1 && s.status === 'watching');
+    expect(state.beta.transitionProblems.map((p) => p.path)).toEqual(['large']);
+    expect(state.beta.transitionProblems[0]?.error).toMatch(/^unable to create file: /);
+    expect(state.conflicts).toEqual([]);
+    expect(await readTree(ws.beta)).toEqual(await readTree(ws.alpha).then((t) => {
+      const { large: _large, ...rest } = t ?? {};
+      return rest;
+    }));
+    // Fixing the cause (here: shrinking the file) lets the next cycle succeed.
+    await writeFile(path.join(ws.alpha, 'large'), 'now small');
+    const fixed = await flushAndState(manager, id);
+    expect(fixed.beta.transitionProblems).toEqual([]);
+    expect(await readFile(path.join(ws.beta, 'large'), 'utf8')).toBe('now small');
   });
 });

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StageMode } from '../../../src/model/configuration.js';
-import { createWorkspace, flushAndState, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
+import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
 import { hashFile, listPaths } from '../../helpers/tree.js';
 
 const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
@@ -18,7 +18,7 @@ const MIB = 1024 * 1024;
 async function writeRandomFile(file: string, size: number): Promise<void> {
   const out = createWriteStream(file);
   for (let written = 0; written < size; written += MIB) {
-    if (!out.write(randomBytes(Math.min(MIB, size - written)))) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(randomBytes(Math.min(MIB, size - written)))) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }
@@ -45,6 +45,8 @@ function stageUntilKilled(children: ChildProcess[], args: Record<string, string>
       if (line.status === 'staging-beta' && (line.received ?? 0) > killAfter && child.pid !== undefined) {
         process.kill(child.pid, 'SIGKILL');
         resolve({ id, last });
+      } else if (line.status === 'transitioning') {
+        reject(new Error('staging finished before the child could be killed; use larger files'));
       }
     });
     child.once('exit', (code, signal) => {
@@ -69,7 +71,7 @@ async function assertNoPartialFiles(alpha: string, beta: string): Promise<number
   return files;
 }
 
-describe('kill -9 in the middle of staging', () => {
+describe('interrupted staging', () => {
   let ws: Workspace;
   const children: ChildProcess[] = [];
 
@@ -87,7 +89,7 @@ describe('kill -9 in the middle of staging', () => {
   it.each([
     ['mutagen', 64 * MIB],
     ['internal', 16 * MIB],
-  ] as const)('staging mode %s: nothing partial ever reaches a root and a restart completes the sync', async (stageMode: StageMode, size) => {
+  ] as const)('kill -9 with staging mode %s: nothing partial ever reaches a root and a restart completes the sync', async (stageMode: StageMode, size) => {
     await mkdir(path.join(ws.alpha, 'big dir'), { recursive: true });
     const names = ['one.bin', 'two.bin', 'big dir/three.bin', 'big dir/four.bin'];
     for (const name of names) await writeRandomFile(path.join(ws.alpha, name), size);
@@ -127,5 +129,37 @@ describe('kill -9 in the middle of staging', () => {
     const staging = await readdir(path.join(ws.data, 'staging'));
     expect(staging).toEqual([]);
     await rm(ws.alpha, { recursive: true });
+  });
+
+  it.each(['pause', 'terminate'] as const)('%s in the middle of staging leaves no partial file anywhere', async (operation) => {
+    const names = ['a.bin', 'b.bin', 'c.bin'];
+    await mkdir(ws.alpha);
+    await mkdir(ws.beta);
+    for (const name of names) await writeRandomFile(path.join(ws.alpha, name), 48 * MIB);
+    const { manager } = await openManager(ws.data);
+    try {
+      const id = await manager.create(localSpec(ws.alpha, ws.beta, { watchMode: 'no-watch' }), { paused: false }, AbortSignal.timeout(10_000));
+      const selection = { specifications: [id] };
+      await manager.flush(selection, true, AbortSignal.timeout(10_000));
+      await waitForState(manager, id, (s) => s.status === 'staging-beta' && (s.beta.stagingProgress?.totalReceivedSize ?? 0) > 60 * MIB);
+      if (operation === 'pause') {
+        await manager.pause(selection, AbortSignal.timeout(10_000));
+        expect(await assertNoPartialFiles(ws.alpha, ws.beta)).toBe(0);
+        const staged = await readdir(path.join(ws.data, 'staging', `${id}-beta`));
+        expect(staged.filter((n) => n.startsWith('.mutagen-temporary-'))).toEqual([]);
+        await manager.resume(selection, {}, AbortSignal.timeout(10_000));
+        const state = await flushAndState(manager, id);
+        expect(state.lastError).toBeUndefined();
+        expect(await assertNoPartialFiles(ws.alpha, ws.beta)).toBe(names.length);
+      } else {
+        await manager.terminate(selection, AbortSignal.timeout(10_000));
+        expect(await assertNoPartialFiles(ws.alpha, ws.beta)).toBe(0);
+        // Terminate releases the session's staging area (no orphaned staged files in the data directory).
+        expect(await readdir(path.join(ws.data, 'staging'))).toEqual([]);
+      }
+      expect((await listPaths(ws.beta)).filter((p) => p.includes('.mutagen-temporary-'))).toEqual([]);
+    } finally {
+      await manager.close();
+    }
   });
 });

@@ -33,12 +33,14 @@ describe('safety halts', () => {
     return id;
   }
 
-  /** Flushes, expecting the flush to be refused because the cycle halted; returns the halted state. */
+  /** Flushes, expecting the flush to be refused because the cycle halted. */
   async function flushIntoHalt(id: string, status: string): Promise<void> {
     const error = await manager.flush({ specifications: [id] }, false, AbortSignal.timeout(20_000)).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(MutagenError);
     expect((error as MutagenError).code).toBe('MUTAGEN_SESSION_UNAVAILABLE');
-    await waitForState(manager, id, (s) => s.status === status);
+    expect((error as MutagenError).message).toBe(`session halted: ${status}`);
+    // The state already shows the halt when the refusal arrives.
+    expect((await sessionState(manager, id)).status).toBe(status);
   }
 
   async function expectFlushRefused(id: string): Promise<void> {
@@ -117,5 +119,36 @@ describe('safety halts', () => {
     const state = await flushAndState(manager, id);
     expect(state.status).toBe('watching');
     expect(canonical(await readTree(ws.beta))).toEqual(canonical(TREE));
+  });
+});
+
+describe('safety halts across restarts', () => {
+  let ws: Workspace;
+
+  beforeEach(async () => {
+    ws = await createWorkspace();
+  });
+
+  afterEach(async () => {
+    await ws.dispose();
+  });
+
+  it('a halted session halts again after a daemon restart: the halt is not forgotten, beta keeps everything', async () => {
+    const first = (await openManager(ws.data)).manager;
+    await writeTree(ws.alpha, TREE);
+    const id = await first.create(localSpec(ws.alpha, ws.beta), { paused: false }, AbortSignal.timeout(10_000));
+    await waitForState(first, id, (s) => s.successfulCycles >= 1);
+    for (const name of await readdir(ws.alpha)) await rm(path.join(ws.alpha, name), { recursive: true });
+    await waitForState(first, id, (s) => s.status === 'halted-on-root-emptied');
+    await first.close();
+    const { manager: second, failures } = await openManager(ws.data);
+    try {
+      expect(failures).toEqual([]);
+      // The start-up cycle runs the checks again (watching endpoints: no flush needed).
+      await waitForState(second, id, (s) => s.status === 'halted-on-root-emptied');
+      expect(canonical(await readTree(ws.beta))).toEqual(canonical(TREE));
+    } finally {
+      await second.close();
+    }
   });
 });

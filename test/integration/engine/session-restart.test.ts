@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MutagenError } from '../../../src/base/errors.js';
+import type { MutagenError } from '../../../src/base/errors.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
 import { createWorkspace, flushAndState, localSpec, openManager, sessionState, waitForState, type Workspace } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
@@ -111,5 +111,40 @@ describe('session lifecycle across restarts', () => {
     expect(await readdir(ws.beta)).toEqual(['keep']);
     const reopened = await restart();
     expect((await reopened.list({}, undefined, AbortSignal.timeout(5_000))).sessions).toEqual([]);
+  });
+
+  it('update keeps the ancestor, applies new settings at once, persists them, and rejects invalid ones', async () => {
+    const current = manager as SyncManager;
+    await writeTree(ws.alpha, { keep: 'anchor', 'old.log': 'synced before the update' });
+    const spec = localSpec(ws.alpha, ws.beta, { name: 'updated', watchMode: 'no-watch' });
+    const id = await current.create(spec, { paused: false }, AbortSignal.timeout(10_000));
+    await flushAndState(current, id);
+    const withIgnores = localSpec(ws.alpha, ws.beta, { name: 'updated', watchMode: 'no-watch', ignores: ['*.tmp'] });
+    const invalid = localSpec(ws.alpha, ws.beta, { name: 'updated', watchMode: 'no-watch', ignores: ['[broken'] });
+    const error = await current.update(id, invalid, AbortSignal.timeout(10_000)).then(() => undefined, (e: unknown) => e);
+    expect((error as MutagenError).code).toBe('MUTAGEN_INVALID_IGNORE');
+    expect((await sessionState(current, id)).session.configuration.ignore.paths).toBeUndefined();
+    await current.update(id, withIgnores, AbortSignal.timeout(10_000));
+    await waitForState(current, id, (s) => s.status === 'watching');
+    await writeFile(path.join(ws.alpha, 'scratch.tmp'), 'ignored now');
+    await writeFile(path.join(ws.alpha, 'kept.txt'), 'still synchronized');
+    const state = await flushAndState(current, id);
+    expect(state.conflicts).toEqual([]);
+    expect((await readdir(ws.beta)).sort()).toEqual(['keep', 'kept.txt', 'old.log']);
+    const reopened = await restart();
+    expect((await sessionState(reopened, id)).session.configuration.ignore.paths).toEqual(['*.tmp']);
+    await waitForState(reopened, id, (s) => s.status === 'watching');
+    await flushAndState(reopened, id);
+    expect((await readdir(ws.beta)).sort()).toEqual(['keep', 'kept.txt', 'old.log']);
+  });
+
+  it('a long poll returns, instead of hanging, once the manager is closed', async () => {
+    const current = manager as SyncManager;
+    const { stateIndex } = await current.list({}, undefined, AbortSignal.timeout(5_000));
+    const pending = current.list({}, stateIndex, AbortSignal.timeout(10_000));
+    await current.close();
+    await expect(pending).resolves.toMatchObject({ sessions: [] });
+    // A poll that starts after the close does not wait either.
+    await expect(current.list({}, stateIndex, AbortSignal.timeout(10_000))).resolves.toMatchObject({ sessions: [] });
   });
 });

@@ -20,21 +20,24 @@ describe('tree shapes', () => {
     await ws.dispose();
   });
 
-  it('a 10k-file tree synchronizes, then small edits propagate through the watcher', async () => {
+  // Beta does not watch: chokidar re-reads every directory that a transition creates, which
+  // makes the first cycle of a 10k-file tree several times slower (see the report).
+  it('a 10k-file tree synchronizes, then small edits propagate through the alpha watcher', async () => {
     for (let d = 0; d < 100; d++) {
       const directory = path.join(ws.alpha, `d${d}`);
       await mkdir(directory, { recursive: true });
       await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(path.join(directory, `f${f}.txt`), `file ${d}/${f}`)));
     }
-    const id = await manager.create(localSpec(ws.alpha, ws.beta), { paused: false }, AbortSignal.timeout(10_000));
+    const id = await manager.create(localSpec(ws.alpha, ws.beta, { betaWatchMode: 'no-watch' }), { paused: false }, AbortSignal.timeout(10_000));
     await waitForState(manager, id, (s) => s.successfulCycles >= 1 && s.status === 'watching', 90_000);
     // Counts are those of the cycle's scans (before its transitions): flush once more to see beta's.
     const state = await flushAndState(manager, id);
     expect([state.alpha.files, state.alpha.directories, state.beta.files, state.beta.directories]).toEqual([10_000, 101, 10_000, 101]);
     expect(state.conflicts).toEqual([]);
     expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
-    await writeFile(path.join(ws.alpha, 'd7', 'f7.txt'), 'edited on alpha');
+    // Beta first: the cycle that the alpha events trigger has necessarily seen the beta file.
     await writeFile(path.join(ws.beta, 'd8', 'new.txt'), 'created on beta');
+    await writeFile(path.join(ws.alpha, 'd7', 'f7.txt'), 'edited on alpha');
     await rm(path.join(ws.alpha, 'd9'), { recursive: true });
     await eventually(async () => {
       expect(await readFile(path.join(ws.beta, 'd7', 'f7.txt'), 'utf8')).toBe('edited on alpha');

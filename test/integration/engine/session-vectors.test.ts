@@ -26,15 +26,15 @@ interface Vector {
 }
 
 const file = fileURLToPath(new URL('../../../../shared/acceptance/public-vectors.json', import.meta.url));
-const WATCH_MODE = (process.env['VECTOR_WATCH'] ?? 'no-watch') as 'no-watch' | 'portable';
 const corpus = JSON.parse(readFileSync(file, 'utf8')) as { count: number; vectors: Vector[] };
 
 /**
  * The public acceptance vectors, in process: create on the ancestor tree, flush, pause, rewrite
  * both roots, resume, flush, then check trees, conflicts, status and scan problems. A second
- * flush must change nothing (quiescence: no ping-pong, no late conflicts).
+ * flush must change nothing (quiescence: no ping-pong, no late conflicts). Run once with cycles
+ * driven only by flushes and once with the watchers running as well.
  */
-describe('public vectors through SyncManager on real directories', () => {
+describe.each(['no-watch', 'portable'] as const)('public vectors through SyncManager on real directories (watch mode %s)', (watchMode) => {
   let workspace: Workspace;
   let manager: SyncManager;
   let counter = 0;
@@ -62,7 +62,7 @@ describe('public vectors through SyncManager on real directories', () => {
     const c = vector.config ?? {};
     const id = await manager.create(localSpec(alpha, beta, {
       mode: vector.mode,
-      watchMode: WATCH_MODE,
+      watchMode,
       ...(c.ignoreSyntax === undefined ? {} : { ignoreSyntax: c.ignoreSyntax }),
       ...(c.ignores === undefined ? {} : { ignores: c.ignores }),
       ...(c.symlinkMode === undefined ? {} : { symlinkMode: c.symlinkMode }),

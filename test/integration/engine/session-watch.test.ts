@@ -1,9 +1,9 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
+import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
 import { eventually } from '../../helpers/eventually.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
 
@@ -80,5 +80,24 @@ describe('watcher-driven propagation', () => {
     const state = await waitForState(manager, id, (s) => s.status === 'watching');
     expect(state.conflicts).toEqual([]);
     expect(state.lastError).toBeUndefined();
+  });
+
+  it('accelerated scans catch renames, moves and deep trees created in one go', async () => {
+    const id = await start();
+    await rename(path.join(ws.alpha, 'dir'), path.join(ws.alpha, 'renamed dir'));
+    await mkdir(path.join(ws.alpha, 'deep', 'er', 'est'), { recursive: true });
+    await writeFile(path.join(ws.alpha, 'deep', 'er', 'est', 'leaf'), 'deep leaf');
+    await writeFile(path.join(ws.alpha, 'deep', 'top'), 'top');
+    await eventually(async () => expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha))));
+    await rename(path.join(ws.alpha, 'deep', 'er', 'est', 'leaf'), path.join(ws.alpha, 'renamed dir', 'moved leaf'));
+    await rm(path.join(ws.alpha, 'deep', 'er'), { recursive: true });
+    await eventually(async () => expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha))));
+    expect(Object.keys((await readTree(ws.beta)) ?? {}).sort()).toEqual(['deep', 'deep/top', 'keep', 'renamed dir', 'renamed dir/a', 'renamed dir/moved leaf']);
+    // A full (flush) scan agrees with what the accelerated scans produced: nothing left to do.
+    const settled = await waitForState(manager, id, (s) => s.status === 'watching');
+    const flushed = await flushAndState(manager, id);
+    expect(flushed.successfulCycles).toBeGreaterThan(settled.successfulCycles);
+    expect(flushed.conflicts).toEqual([]);
+    expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
   });
 });

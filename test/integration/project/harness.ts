@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { DaemonClient } from '../../../src/daemon/client.js';
@@ -9,7 +9,7 @@ import type { ProgressEvent } from '../../../src/runtime/progress.js';
 import type { ProjectEnvironment } from '../../../src/runtime/project.js';
 import { SyncManager } from '../../../src/sync/manager.js';
 import { testLogger } from '../../helpers/engine.js';
-import { useTempDirectories } from '../../helpers/temp.js';
+import { makeTempDirectory } from '../../helpers/temp.js';
 
 /**
  * A project folder, a HOME and an in-process daemon running the real SyncManager (local
@@ -34,13 +34,16 @@ export interface ProjectHarness {
 }
 
 export function useProjectHarness(): () => Promise<ProjectHarness> {
-  const tempDirectory = useTempDirectories();
   const daemons: RunningDaemon[] = [];
+  const directories: string[] = [];
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map((daemon) => daemon.close()));
+    // A session's last scan-cache write may still be landing while the tree is removed: retry.
+    await Promise.all(directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true, maxRetries: 5 })));
   });
   return async () => {
-    const base = await tempDirectory('mtp-');
+    const base = await makeTempDirectory('mtp-');
+    directories.push(base);
     const root = path.join(base, 'project');
     const home = path.join(base, 'home');
     await mkdir(root);

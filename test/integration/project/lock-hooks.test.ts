@@ -97,7 +97,7 @@ describe('hooks', () => {
     const directory = await tempDirectory();
     const { io, text } = capture();
     const run = runHook('afterTerminate', ['echo ran', 'exit 3', 'echo never'], { cwd: directory, env: { PATH: process.env['PATH'] }, io, signal, onCommand: () => undefined });
-    await expect(run).rejects.toMatchObject({ code: 'MUTAGEN_HOOK_FAILED', message: 'post-terminate command failed: exit status 3', hint: 'The failing afterTerminate command was: exit 3' });
+    await expect(run).rejects.toMatchObject({ code: 'MUTAGEN_HOOK_FAILED', message: 'post-terminate command failed: exit status 3', hint: 'The failing afterTerminate command was: exit 3.' });
     expect(text()).toBe('ran\n');
   });
 
