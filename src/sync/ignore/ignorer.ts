@@ -50,6 +50,8 @@ export const IGNORE_MEMO_LIMIT = 1 << 20;
 /** Throws MutagenError('MUTAGEN_INVALID_IGNORE', 'invalid ignore pattern "<p>": <reason>') for the first invalid pattern. */
 export function createIgnorer(options: IgnorerOptions): Ignorer {
   const evaluator = compilePatterns(options.syntax, options.patterns);
+  // Nothing can match: skip the memo (a scan of a large tree would fill it for nothing).
+  if (options.patterns.length === 0 && !options.vcs) return { evaluate: () => NOMINAL, mayContinueTraversal: false };
   return memoize(evaluator, options.syntax === 'docker' && evaluator.hasNegations, options.vcs);
 }
 
