@@ -1,5 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+
+/** What the root is: a directory (with its identity), something else, or nothing. */
+export type RootKind = { readonly kind: 'directory'; readonly identity: string } | { readonly kind: 'other' | 'missing' };
 
 /** A non-recursive watch of the root's parent directory, filtered to the root's own name. */
 export interface RootSentinel {
@@ -29,4 +33,20 @@ export function watchRootName(root: string, onRootEvent: () => void, onError: (e
       watcher.close();
     },
   };
+}
+
+/** lstat of the root; throws only for errors other than "not there". */
+export async function inspectRoot(root: string): Promise<RootKind> {
+  try {
+    const stats = await lstat(root, { bigint: true });
+    return stats.isDirectory() ? { kind: 'directory', identity: `${stats.dev}:${stats.ino}` } : { kind: 'other' };
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return { kind: 'missing' };
+    throw error;
+  }
+}
+
+export function sameRoot(a: RootKind, b: RootKind): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 'directory' || (b.kind === 'directory' && a.identity === b.identity);
 }

@@ -1,10 +1,9 @@
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, MutagenError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { isTemporaryPath, relativeTo } from './paths.js';
 import { RestartBudget, type RestartBudgetLimits } from './restart-budget.js';
-import { watchRootName, type RootSentinel } from './root-sentinel.js';
+import { inspectRoot, sameRoot, watchRootName, type RootKind, type RootSentinel } from './root-sentinel.js';
 import { watchTree, type TreeWatch } from './tree-watch.js';
 
 /** More pending paths than this collapse into "rescan everything" (no unbounded sets). */
@@ -43,8 +42,6 @@ export interface WatchBatch {
   readonly overflow: boolean;
 }
 
-type RootKind = { readonly kind: 'directory'; readonly identity: string } | { readonly kind: 'other' | 'missing' };
-
 /** One establishment: what the root was, and the watches made for it. */
 interface Active {
   readonly generation: number;
@@ -79,6 +76,7 @@ export class TreeWatcher {
   private generation = 0;
   private attempts = 0;
   private retryingEstablishment = false;
+  private drainedUncovered = false;
   private signalTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private teardowns: Promise<void> = Promise.resolve();
@@ -100,9 +98,14 @@ export class TreeWatcher {
     return this.failure;
   }
 
-  /** Takes everything recorded so far. */
+  /**
+   * Takes everything recorded so far. Reports overflow whenever the tree was not fully watched
+   * (still establishing, backing off, failed, closed): events may have been missed.
+   */
   drain(): WatchBatch {
-    const batch = { paths: this.pending, overflow: this.overflow };
+    const covered = this.current === 'watching' || this.current === 'watching-parent';
+    if (!covered) this.drainedUncovered = true;
+    const batch = { paths: this.pending, overflow: this.overflow || !covered };
     this.pending = new Set();
     this.overflow = false;
     return batch;
@@ -191,8 +194,10 @@ export class TreeWatcher {
     this.failure = undefined;
     this.retryingEstablishment = false;
     this.current = active.root.kind === 'directory' ? 'watching' : 'watching-parent';
-    if (this.attempts > 1) {
-      // Whatever happened while no watch was in place is unknown.
+    // Whatever happened while no watch was in place is unknown: after a restart, or when a scan
+    // ran before the first establishment completed, everything must be rescanned.
+    if (this.attempts > 1 || this.drainedUncovered) {
+      this.drainedUncovered = false;
       this.setOverflow();
       this.schedule();
     }
@@ -289,19 +294,4 @@ export class TreeWatcher {
       this.options.onSignal();
     }, this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   }
-}
-
-async function inspectRoot(root: string): Promise<RootKind> {
-  try {
-    const stats = await lstat(root, { bigint: true });
-    return stats.isDirectory() ? { kind: 'directory', identity: `${stats.dev}:${stats.ino}` } : { kind: 'other' };
-  } catch (error) {
-    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return { kind: 'missing' };
-    throw error;
-  }
-}
-
-function sameRoot(a: RootKind, b: RootKind): boolean {
-  if (a.kind !== b.kind) return false;
-  return a.kind !== 'directory' || (b.kind === 'directory' && a.identity === b.identity);
 }

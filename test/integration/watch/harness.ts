@@ -12,6 +12,8 @@ export interface WatchHarness {
   overflowed(): boolean;
   /** Drains the watcher into `seen`; returns `seen`. */
   collect(): Set<string>;
+  /** State and error, for assertion messages. */
+  status(): string;
 }
 
 /** Starts watchers that are closed after each test. */
@@ -38,6 +40,7 @@ export function useWatchers(): (root: string, options?: Omit<WatchOptions, 'onSi
         for (const p of batch.paths) seen.add(p);
         return seen;
       },
+      status: () => `watcher ${watcher.state}${watcher.error === undefined ? '' : `: ${watcher.error.message}`}`,
     };
   };
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import type { Clock } from '../../../src/base/clock.js';
 import { RestartBudget } from '../../../src/watch/restart-budget.js';
+import { TreeWatcher } from '../../../src/watch/watcher.js';
 import { eventually } from '../../helpers/eventually.js';
 import { useTempDirectories } from '../../helpers/temp.js';
 import { useWatchers } from './harness.js';
@@ -26,9 +27,28 @@ describe('TreeWatcher lifecycle', () => {
     await writeFile(path.join(root, 'after-close.txt'), 'x');
     await eventually(() => expect(control.collect()).toContain('after-close.txt'));
     await eventually(() => expect(control.signals()).toBeGreaterThan(0));
-    expect(h.watcher.drain()).toEqual({ paths: new Set(), overflow: false });
+    // A closed watcher knows nothing: overflow, and no path recorded after close.
+    expect(h.watcher.drain()).toEqual({ paths: new Set(), overflow: true });
     expect(h.signals()).toBe(signalsAtClose);
     await h.watcher.close();
+  });
+
+  it('reports overflow for a drain before it is established, and signals a rescan once it is', async () => {
+    const root = await temp('mt-watch-');
+    await mkdir(path.join(root, 'a/b'), { recursive: true });
+    let signals = 0;
+    const watcher = new TreeWatcher(root, { onSignal: () => { signals++; } });
+    try {
+      expect(watcher.state).toBe('starting');
+      expect(watcher.drain().overflow).toBe(true);
+      await watcher.ready;
+      expect(watcher.state).toBe('watching');
+      await eventually(() => expect(signals).toBeGreaterThan(0));
+      expect(watcher.drain().overflow).toBe(true);
+      expect(watcher.drain().overflow).toBe(false);
+    } finally {
+      await watcher.close();
+    }
   });
 
   it('watches a missing root through its parent, then the tree once it is created', async () => {
@@ -47,7 +67,7 @@ describe('TreeWatcher lifecycle', () => {
     await writeFile(path.join(root, 'sub/f.txt'), 'x');
     await eventually(async () => {
       await appendFile(path.join(root, 'sub/f.txt'), 'x');
-      expect(h.collect()).toContain('sub/f.txt');
+      expect(h.collect(), h.status()).toContain('sub/f.txt');
     }, { intervalMs: 50 });
   });
 
@@ -64,7 +84,7 @@ describe('TreeWatcher lifecycle', () => {
     expect(h.watcher.error).toBeUndefined();
     await eventually(async () => {
       await writeFile(path.join(root, 'f.txt'), 'x');
-      expect(h.collect()).toContain('f.txt');
+      expect(h.collect(), h.status()).toContain('f.txt');
     }, { intervalMs: 50 });
   });
 
@@ -93,13 +113,13 @@ describe('TreeWatcher lifecycle', () => {
     await eventually(() => expect(control.collect()).toContain('sibling.txt'));
     expect(h.watcher.drain()).toEqual({ paths: new Set(), overflow: false });
     await appendFile(root, 'two\n');
-    await eventually(() => expect([...h.collect()]).toEqual(['']));
+    await eventually(() => expect([...h.collect()], h.status()).toEqual(['']));
     await rm(root);
     await mkdir(root);
     await eventually(() => expect(h.watcher.state).toBe('watching'));
     await eventually(async () => {
       await writeFile(path.join(root, 'inside.txt'), 'x');
-      expect(h.collect()).toContain('inside.txt');
+      expect(h.collect(), h.status()).toContain('inside.txt');
     }, { intervalMs: 50 });
   });
 
@@ -119,7 +139,7 @@ describe('TreeWatcher lifecycle', () => {
     await writeFile(path.join(parent, 'root.old/sub/old-only.txt'), 'x');
     await eventually(async () => {
       await writeFile(path.join(root, 'marker.txt'), 'x');
-      expect(h.collect()).toContain('marker.txt');
+      expect(h.collect(), h.status()).toContain('marker.txt');
     }, { intervalMs: 50 });
     expect([...h.seen].filter((p) => p.includes('old-only'))).toEqual([]);
   });
@@ -173,7 +193,7 @@ describe('TreeWatcher failures', () => {
       expect(h.watcher.error).toBeUndefined();
       await eventually(async () => {
         await writeFile(path.join(root, 'after.txt'), 'x');
-        expect(h.collect()).toContain('after.txt');
+        expect(h.collect(), h.status()).toContain('after.txt');
       }, { intervalMs: 50 });
       expect(h.overflowed()).toBe(true);
     } finally {
