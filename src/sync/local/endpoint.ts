@@ -250,6 +250,8 @@ export class LocalEndpoint implements Endpoint {
           const result = this.ignorer.evaluate(relative, true);
           return result.status === 'ignored' && !result.continueTraversal;
         },
+        retryDelayMs: this.config.watchPollingInterval * 1000,
+        logger: this.options.logger.child('watch'),
         onSignal: () => {
           this.signalled = true;
           this.wake?.();
@@ -266,6 +268,8 @@ export class LocalEndpoint implements Endpoint {
     const previous = this.last?.snapshot;
     for (;;) {
       await sleep(this.config.watchPollingInterval * 1000, signal);
+      // A watcher that recovered takes over again (one full cycle first, then events).
+      if (this.config.watchMode === 'portable' && this.watcher !== undefined && this.watcher.error === undefined) return;
       const result = await this.scan({ full: true }, signal).catch(() => undefined);
       if (result === undefined || result.kind === 'retry') return;
       if (previous === undefined || !sameSnapshot(previous, result.snapshot)) return;
