@@ -121,7 +121,7 @@ export function isAbortError(error: unknown): boolean {
 /** node:fs error code, if any. */
 export function errnoCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = (error).code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
