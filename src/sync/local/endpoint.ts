@@ -131,6 +131,10 @@ export class LocalEndpoint implements Endpoint {
           : {}),
         signal,
       });
+      this.options.logger.debug('scanned', {
+        accelerated: accelerate, rechecked: accelerate ? batch?.paths.size : undefined, hashedFiles: output.hashedFiles,
+        entries: output.snapshot.directories + output.snapshot.files + output.snapshot.symbolicLinks,
+      });
       if (output.cache !== this.cache) this.cacheDirty = true;
       this.cache = output.cache;
       this.last = { snapshot: output.snapshot, cache: output.cache };
