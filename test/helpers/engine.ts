@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,4 +137,21 @@ export async function flushAndState(manager: SyncManager, id: SessionId): Promis
 /** Waits until a cycle beyond `after` completed and the session is back to watching. */
 export function waitForCycle(manager: SyncManager, id: SessionId, after: number, timeoutMs = 30_000): Promise<SyncSessionState> {
   return waitForState(manager, id, (s) => s.successfulCycles > after && s.status === 'watching', timeoutMs);
+}
+
+/**
+ * Gives each test of the enclosing describe a fresh workspace and manager (beforeEach) and
+ * closes them afterwards. `current` returns the manager to close, as a test may replace it.
+ */
+export function useEngine(bind: (ws: Workspace, manager: SyncManager) => void, current: () => SyncManager, prefix?: string): void {
+  let workspace: Workspace | undefined;
+  beforeEach(async () => {
+    workspace = await createWorkspace(prefix);
+    const { manager } = await openManager(workspace.data);
+    bind(workspace, manager);
+  });
+  afterEach(async () => {
+    await current().close();
+    await workspace?.dispose();
+  });
 }

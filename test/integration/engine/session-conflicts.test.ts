@@ -1,25 +1,16 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
+import { flushAndState, localSpec, waitForState, type Workspace, useEngine } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree, type TreeInput } from '../../helpers/tree.js';
 
 /** Conflicts with flush-driven cycles only (no-watch), so every step is one known cycle. */
 describe('conflicts', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   async function synced(mode: SyncMode, tree: TreeInput): Promise<string> {
     await writeTree(ws.alpha, tree);
@@ -108,16 +99,7 @@ describe('conflicts', () => {
 describe('transition problems', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   it('a file over the staging size limit is a transition problem, retried at once without a flush, and never half-written', async () => {
     await writeTree(ws.alpha, { keep: 'anchor', small: 'tiny' });

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, sessionState, waitForState, type Workspace } from '../../helpers/engine.js';
+import { flushAndState, localSpec, openManager, sessionState, waitForState, type Workspace, useEngine } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree, type ObservedTree } from '../../helpers/tree.js';
 
 const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
@@ -22,16 +22,7 @@ async function failure(operation: Promise<unknown>): Promise<MutagenError> {
 describe('bad input', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   it('an unknown session is MUTAGEN_NOT_FOUND for every operation and leaves other sessions alone', async () => {
     await writeTree(ws.alpha, { keep: 'anchor' });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, sessionState, waitForState, type Workspace } from '../../helpers/engine.js';
+import { createWorkspace, flushAndState, localSpec, openManager, sessionState, waitForState, type Workspace, useEngine } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree, type TreeInput } from '../../helpers/tree.js';
 
 const TREE: TreeInput = { a: 'first file', b: 'second file', dir: { type: 'dir' }, 'dir/c': 'nested' };
@@ -13,16 +13,7 @@ const TREE: TreeInput = { a: 'first file', b: 'second file', dir: { type: 'dir' 
 describe('safety halts', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   async function synced(mode: SyncMode = 'two-way-safe'): Promise<string> {
     await writeTree(ws.alpha, TREE);

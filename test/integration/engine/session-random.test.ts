@@ -1,10 +1,10 @@
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncSessionState } from '../../../src/model/session.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, describeState, flushAndState, localSpec, openManager, type Workspace } from '../../helpers/engine.js';
+import { describeState, flushAndState, localSpec, type Workspace, useEngine } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
 
 /** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
@@ -83,16 +83,7 @@ function outsideConflicts(tree: Record<string, string> | null, state: SyncSessio
 describe('random edits on both sides', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace('mutagen-random-');
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager, 'mutagen-random-');
 
   it.each([
     ['two-way-safe', 11],

@@ -1,24 +1,15 @@
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
+import { flushAndState, localSpec, waitForState, type Workspace, useEngine } from '../../helpers/engine.js';
 import { eventually } from '../../helpers/eventually.js';
 import { canonical, listPaths, readTree, writeTree } from '../../helpers/tree.js';
 
 describe('tree shapes', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   // Beta does not watch: chokidar re-reads every directory that a transition creates, which
   // makes the first cycle of a 10k-file tree several times slower (see the report).

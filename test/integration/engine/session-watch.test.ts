@@ -1,9 +1,9 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, flushAndState, localSpec, openManager, waitForState, type Workspace } from '../../helpers/engine.js';
+import { flushAndState, localSpec, waitForState, type Workspace, useEngine } from '../../helpers/engine.js';
 import { eventually } from '../../helpers/eventually.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
 
@@ -11,16 +11,7 @@ import { canonical, readTree, writeTree } from '../../helpers/tree.js';
 describe('watcher-driven propagation', () => {
   let ws: Workspace;
   let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-    ({ manager } = await openManager(ws.data));
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await ws.dispose();
-  });
+  useEngine((w, m) => { ws = w; manager = m; }, () => manager);
 
   async function start(mode: SyncMode = 'two-way-safe'): Promise<string> {
     await writeTree(ws.alpha, { keep: 'anchor', 'dir': { type: 'dir' }, 'dir/a': 'alpha one' });
