@@ -26,7 +26,13 @@ export function nextAncestor(
   }
   if (all.length === 0) return { ancestor, changed: false };
   const next = applyChanges(ancestor, all);
-  validateAncestor(next);
+  // The old ancestor was validated when it was made; only what the changes put in is new.
+  for (const change of all) {
+    const name = change.path.slice(change.path.lastIndexOf('/') + 1);
+    const reason = change.path === '' ? undefined : invalidNameReason(name);
+    if (reason !== undefined) throw new MutagenError('MUTAGEN_ARCHIVE', `invalid ancestor at ${JSON.stringify(change.path)}: ${reason} ${JSON.stringify(name)}`);
+    validateAncestorAt(change.new, change.path);
+  }
   return { ancestor: next, changed: !entriesEqual(ancestor, next, true) };
 }
 
@@ -35,6 +41,10 @@ export function nextAncestor(
  * synchronizable kinds, valid child names, non-empty digests and symlink targets.
  */
 export function validateAncestor(e: Entry | undefined): void {
+  validateAncestorAt(e, '');
+}
+
+function validateAncestorAt(e: Entry | undefined, root: string): void {
   const fail = (path: string, problem: string): never => {
     throw new MutagenError('MUTAGEN_ARCHIVE', `invalid ancestor at ${JSON.stringify(path)}: ${problem}`);
   };
@@ -57,5 +67,5 @@ export function validateAncestor(e: Entry | undefined): void {
         fail(path, `${entry.kind} content is not synchronizable`);
     }
   };
-  if (e !== undefined) visit(e, '');
+  if (e !== undefined) visit(e, root);
 }

@@ -10,7 +10,7 @@ import type { ResolvedEndpointConfiguration } from '../../model/configuration.js
 import { digestHex, type Change, type Snapshot } from '../../model/entry.js';
 import type { StagingProgress } from '../../model/session.js';
 import { TreeWatcher } from '../../watch/watcher.js';
-import { countEntries, entriesEqual } from '../core/entries.js';
+import { entriesEqual } from '../core/entries.js';
 import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, SupplyRequest, TransitionResult } from '../endpoint.js';
 import { createIgnorer, type Ignorer } from '../ignore/ignorer.js';
 import { deltaOperations } from '../rsync/delta.js';
@@ -151,16 +151,15 @@ export class LocalEndpoint implements Endpoint {
     this.assertWritable('stage');
     const last = this.last;
     if (last === undefined) throw new MutagenError('MUTAGEN_STAGING', 'staging without a preceding scan');
-    const count = countEntries(last.snapshot.content);
+    const count = snapshotCount(last.snapshot);
     if (this.config.maxEntryCount - count < files.length) throw new MutagenError('MUTAGEN_STAGING', 'staging would exceed allowed entry count');
     await this.staging.initialize();
-    const byDigest = new Map<string, string>();
-    for (const [p, entry] of last.cache) byDigest.set(digestHex(entry.digest), p);
+    const localSources = localCopies(last.cache, files);
     const paths: string[] = [];
     for (const file of files) {
       signal.throwIfAborted();
       if (await this.staging.contains(file.path, file.digest)) continue;
-      const local = byDigest.get(digestHex(file.digest));
+      const local = localSources.get(digestHex(file.digest));
       if (local !== undefined && (await this.stageLocalCopy(local, file, signal))) continue;
       paths.push(file.path);
     }
@@ -212,7 +211,7 @@ export class LocalEndpoint implements Endpoint {
         group: this.group,
         decomposesUnicode: last.snapshot.decomposesUnicode,
         maxEntryCount: this.config.maxEntryCount,
-        lastScanCount: countEntries(last.snapshot.content),
+        lastScanCount: snapshotCount(last.snapshot),
         hash: this.config.hash,
         signal,
       });
@@ -384,6 +383,38 @@ async function* readChunks(fd: number, signal: AbortSignal): AsyncGenerator<Uint
     if (bytesRead === 0) return;
     yield buffer.subarray(0, bytesRead);
   }
+}
+
+/** Synchronizable entries of a snapshot (the scanner counts exactly what countEntries would). */
+function snapshotCount(snapshot: Snapshot): number {
+  return snapshot.directories + snapshot.files + snapshot.symbolicLinks;
+}
+
+/**
+ * Local files whose content is wanted (renames and copies are staged from disk, §6.2 step 2):
+ * requested digest (hex) → a path holding it. One pass over the cache comparing raw digest
+ * bytes; hex strings are made only for the requested digests and the matches.
+ */
+function localCopies(cache: ScanCache, files: readonly StageRequest[]): Map<string, string> {
+  const wanted = new Map<number, Uint8Array[]>();
+  for (const file of files) {
+    if (file.digest.byteLength < 4) continue;
+    const key = Buffer.from(file.digest.buffer, file.digest.byteOffset, 4).readUInt32BE(0);
+    const list = wanted.get(key);
+    if (list === undefined) wanted.set(key, [file.digest]);
+    else list.push(file.digest);
+  }
+  const found = new Map<string, string>();
+  for (const [relative, entry] of cache) {
+    const digest = entry.digest;
+    if (digest.byteLength < 4) continue;
+    const candidates = wanted.get(Buffer.from(digest.buffer, digest.byteOffset, 4).readUInt32BE(0));
+    if (candidates === undefined) continue;
+    for (const candidate of candidates) {
+      if (Buffer.compare(candidate, digest) === 0) found.set(digestHex(digest), relative);
+    }
+  }
+  return found;
 }
 
 async function loadCache(file: string | undefined, logger: Logger): Promise<ScanCache> {
