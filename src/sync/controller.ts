@@ -8,7 +8,7 @@ import { nextAncestor } from './core/ancestor.js';
 import { collectProblems } from './core/entries.js';
 import { propagateExecutability } from './core/executability.js';
 import { reifyPhantoms } from './core/phantom.js';
-import { reconcile } from './core/reconcile.js';
+import { QuietSubtrees, reconcile } from './core/reconcile.js';
 import { checkRootEmptied, checkRootTransitions, type HaltReason } from './core/safety.js';
 import { filesToStage } from './core/stage.js';
 import { buildState, EndpointView } from './controller-state.js';
@@ -61,6 +61,9 @@ export class SessionController {
   private pendingFlushes: FlushWaiter[] = [];
   private wakeFlush: (() => void) | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
+  /** Reconcile and problem-listing memos: per-cycle work follows what changed (see QuietSubtrees). */
+  private readonly quietSubtrees = new QuietSubtrees();
+  private readonly problemFreeSubtrees = new WeakSet<Entry>();
   private readonly alphaConfig: ResolvedEndpointConfiguration;
   private readonly betaConfig: ResolvedEndpointConfiguration;
 
@@ -275,7 +278,7 @@ export class SessionController {
     }
     const emptied = checkRootEmptied(ancestor, alphaContent, betaContent);
     if (emptied !== undefined) throw new Halt(emptied);
-    const result = reconcile(ancestor, alphaContent, betaContent, this.alphaConfig.mode);
+    const result = reconcile(ancestor, alphaContent, betaContent, this.alphaConfig.mode, this.quietSubtrees);
     this.conflicts = result.conflicts;
     const rootHalt = checkRootTransitions(result.alphaChanges, result.betaChanges);
     if (rootHalt !== undefined) throw new Halt(rootHalt);
@@ -301,7 +304,7 @@ export class SessionController {
     const view = this.view(side);
     view.scanned = true;
     view.snapshot = snapshot;
-    view.scanProblems = collectProblems(content);
+    view.scanProblems = collectProblems(content, '', this.problemFreeSubtrees);
   }
 
   private async stageSide(side: Side, receiver: Endpoint, sender: Endpoint, changes: readonly Change[], signal: AbortSignal): Promise<void> {

@@ -98,18 +98,22 @@ export function contentsOf(e: Entry | undefined): ReadonlyMap<string, Entry> {
 }
 
 /** `{path, error}` for every Problematic entry, depth-first (parents first, names sorted). */
-export function collectProblems(e: Entry | undefined, path = ''): Problem[] {
+export function collectProblems(e: Entry | undefined, path = '', clean?: WeakSet<Entry>): Problem[] {
   const problems: Problem[] = [];
   const visit = (entry: Entry, at: string): void => {
     if (entry.kind === 'problematic') {
       problems.push({ path: at, error: entry.problem });
       return;
     }
-    if (!isDirectoryLike(entry)) return;
+    if (!isDirectoryLike(entry) || clean?.has(entry) === true) return;
+    const before = problems.length;
     for (const name of sortedNames(entry.contents)) {
       const child = entry.contents.get(name);
       if (child !== undefined) visit(child, joinPath(at, name));
     }
+    // Entries are immutable: a subtree found free of problems stays so (callers keep `clean`
+    // across scans, whose unchanged subtrees are the same objects).
+    if (problems.length === before) clean?.add(entry);
   };
   if (e !== undefined) visit(e, path);
   return problems;

@@ -28,13 +28,52 @@ function unsynchronizable(path: string, e: Entry | undefined): Change[] {
 }
 
 /**
+ * Triples of (ancestor, alpha, beta) subtrees known to reconcile to nothing: no ancestor change,
+ * no transition, no conflict. Entries are immutable and unchanged subtrees are shared between
+ * cycles (copy-on-write ancestors, accelerated scans), so a controller that keeps one of these
+ * reconciles in time proportional to what changed rather than to the size of the tree.
+ */
+export class QuietSubtrees {
+  private readonly known = new WeakMap<Entry, WeakMap<Entry, WeakSet<Entry>>>();
+
+  has(anc: Entry, a: Entry, b: Entry): boolean {
+    return this.known.get(anc)?.get(a)?.has(b) === true;
+  }
+
+  add(anc: Entry, a: Entry, b: Entry): void {
+    let byAlpha = this.known.get(anc);
+    if (byAlpha === undefined) this.known.set(anc, (byAlpha = new WeakMap()));
+    let betas = byAlpha.get(a);
+    if (betas === undefined) byAlpha.set(a, (betas = new WeakSet()));
+    betas.add(b);
+  }
+}
+
+function outputSize(result: ReconcileResult): number {
+  return result.ancestorChanges.length + result.alphaChanges.length + result.betaChanges.length + result.conflicts.length;
+}
+
+/**
  * Three-way reconciliation (sync-semantics §4). Pure: `ancestor` must hold synchronizable kinds
  * only; `alpha` and `beta` are reified, executability-patched scans. Lists are depth-first in
  * sorted name order; once a disagreement is handled at a path nothing below it is visited.
  */
-export function reconcile(ancestor: Entry | undefined, alpha: Entry | undefined, beta: Entry | undefined, mode: SyncMode): ReconcileResult {
+export function reconcile(ancestor: Entry | undefined, alpha: Entry | undefined, beta: Entry | undefined, mode: SyncMode, quiet?: QuietSubtrees): ReconcileResult {
   const result: ReconcileResult = { ancestorChanges: [], alphaChanges: [], betaChanges: [], conflicts: [] };
   const disagree = disagreementHandler(mode, result);
+  // Visits the union of children of agreeing directories, skipping triples known to be quiet.
+  const descend = (path: string, anc: Entry | undefined, a: Entry, b: Entry | undefined): void => {
+    const memoizable = quiet !== undefined && anc !== undefined && b !== undefined && a.kind === 'directory';
+    if (memoizable && quiet.has(anc, a, b)) return;
+    const before = outputSize(result);
+    const ac = contentsOf(anc);
+    const alphaContents = contentsOf(a);
+    const betaContents = contentsOf(b);
+    for (const name of unionNames(anc, a, b)) {
+      visit(joinPath(path, name), ac.get(name), alphaContents.get(name), betaContents.get(name));
+    }
+    if (memoizable && outputSize(result) === before) quiet.add(anc, a, b);
+  };
   const visit = (path: string, anc: Entry | undefined, a: Entry | undefined, b: Entry | undefined): void => {
     // Identical subtrees (same objects) on all three: nothing to do below here.
     if (a === b && anc === a) return;
@@ -52,12 +91,7 @@ export function reconcile(ancestor: Entry | undefined, alpha: Entry | undefined,
         result.ancestorChanges.push({ path, old: undefined, new: withoutContents(a) });
         ancestorChildren = undefined;
       }
-      const ac = contentsOf(ancestorChildren);
-      const alphaContents = contentsOf(a);
-      const betaContents = contentsOf(b);
-      for (const name of unionNames(ancestorChildren, a, b)) {
-        visit(joinPath(path, name), ac.get(name), alphaContents.get(name), betaContents.get(name));
-      }
+      descend(path, ancestorChildren, a, b);
       return;
     }
     disagree(path, anc, a, b);
