@@ -64,6 +64,8 @@ export class SessionController {
   /** Reconcile and problem-listing memos: per-cycle work follows what changed (see QuietSubtrees). */
   private readonly quietSubtrees = new QuietSubtrees();
   private readonly problemFreeSubtrees = new WeakSet<Entry>();
+  /** The archive write in flight (one at a time, in order); see queueSave. */
+  private saving: Promise<void> = Promise.resolve();
   private readonly alphaConfig: ResolvedEndpointConfiguration;
   private readonly betaConfig: ResolvedEndpointConfiguration;
 
@@ -101,6 +103,7 @@ export class SessionController {
     if (loop === undefined) return;
     loop.controller.abort(new MutagenError('MUTAGEN_CANCELLED', 'session stopped'));
     await loop.done;
+    await this.saving.catch(() => undefined);
     this.loop = undefined;
     this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', 'session is paused'));
     await this.shutdownEndpoints();
@@ -204,6 +207,10 @@ export class SessionController {
 
   private async synchronize(alpha: Endpoint, beta: Endpoint, signal: AbortSignal): Promise<void> {
     this.lastError = undefined;
+    // A failed write was reported as lastError; the archive on disk is then the older ancestor,
+    // which is safe to resume from (at worst it re-derives agreements).
+    await this.saving.catch(() => undefined);
+    this.saving = Promise.resolve();
     let ancestor = await this.deps.loadAncestor();
     let skipWait = !(this.alphaConfig.watchMode === 'no-watch' && this.betaConfig.watchMode === 'no-watch');
     let forcedByMissingFiles = false;
@@ -296,8 +303,23 @@ export class SessionController {
       { changes: result.alphaChanges, results: alphaResult.results },
       { changes: result.betaChanges, results: betaResult.results },
     ]);
-    if (next.changed) await this.deps.saveAncestor(next.ancestor);
+    if (next.changed) await this.queueSave(next.ancestor);
     return { ancestor: next.ancestor, missingStagedFiles: alphaResult.missingStagedFiles || betaResult.missingStagedFiles };
+  }
+
+  /**
+   * Starts writing the new ancestor without holding up the next cycle's watch and scan (encoding
+   * a large tree takes a while). Writes stay ordered; a failed write fails the loop at the next
+   * save or reconnect, and stop() waits for the last one, so reset/terminate never race it.
+   */
+  private async queueSave(ancestor: Entry | undefined): Promise<void> {
+    const previous = this.saving;
+    await previous;
+    this.saving = previous.then(() => this.deps.saveAncestor(ancestor));
+    this.saving.catch((error: unknown) => {
+      this.lastError = `unable to save archive: ${errorMessage(error)}`;
+      this.deps.onChange();
+    });
   }
 
   private recordScan(side: Side, snapshot: Snapshot, content: Entry | undefined): void {
