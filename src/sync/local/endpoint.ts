@@ -19,7 +19,7 @@ import { EMPTY_SIGNATURE, MAX_DATA_OPERATION_SIZE, type Operation, type Signatur
 import { resolveOwnership } from './ownership.js';
 import type { FilesystemBehavior } from './probe.js';
 import { StagingReceiver } from './receiver.js';
-import { decodeScanCache, encodeScanCache, type ScanCache } from './scan-cache.js';
+import { decodeScanCache, encodeScanCache, type CacheEntry, type ScanCache } from './scan-cache.js';
 import { scan } from './scanner.js';
 import { StagingStore } from './staging.js';
 import { applyTransitions } from './transition.js';
@@ -198,8 +198,10 @@ export class LocalEndpoint implements Endpoint {
     const last = this.last;
     if (last === undefined) throw new MutagenError('MUTAGEN_TRANSITION', 'transition without a preceding scan');
     this.receiver = undefined;
+    const placed = new Map<string, CacheEntry>();
     try {
       const result = await applyTransitions(changes, {
+        placed,
         root: this.options.root,
         cache: last.cache,
         staging: this.staging,
@@ -215,12 +217,22 @@ export class LocalEndpoint implements Endpoint {
         hash: this.config.hash,
         signal,
       });
+      this.rememberPlaced(placed);
       this.watcher?.markDirty(changes.map((c) => c.path));
       if (this.watcher === undefined && this.config.watchMode === 'portable') this.startWatching();
       return result;
     } finally {
       await this.staging.wipe().catch(() => undefined);
     }
+  }
+
+  /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */
+  private rememberPlaced(placed: ReadonlyMap<string, CacheEntry>): void {
+    if (placed.size === 0) return;
+    const cache = new Map(this.cache);
+    for (const [relative, entry] of placed) cache.set(relative, entry);
+    this.cache = cache;
+    this.cacheDirty = true;
   }
 
   stagingProgress(): StagingProgress | undefined {

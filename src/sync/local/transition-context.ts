@@ -4,7 +4,7 @@ import type { PermissionsMode, SymlinkMode } from '../../model/configuration.js'
 import type { Problem } from '../../model/entry.js';
 import type { PathWalker } from './fs-walk.js';
 import { applyOwnership } from './ownership.js';
-import type { ScanCache } from './scan-cache.js';
+import type { CacheEntry, ScanCache } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
 
 /** Shared state of one transition batch: settings, the walker, and what went wrong. */
@@ -23,6 +23,8 @@ export interface TransitionContext {
   readonly problems: Problem[];
   /** Gives the event loop a turn now and then: transitions run synchronous syscalls. */
   readonly yieldTurn: () => Promise<void>;
+  /** Files placed by this batch, as scan-cache entries (see recordPlacement); optional. */
+  readonly placed: Map<string, CacheEntry> | undefined;
   missingStagedFiles: boolean;
 }
 

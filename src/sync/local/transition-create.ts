@@ -1,11 +1,13 @@
 import { lchmod } from 'node:fs/promises';
 import { chmod, mkdir, symlink } from './sync-fs.js';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, MutagenError } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
 import { digestsEqual } from '../core/entries.js';
 import { isValidName, type WalkTarget } from './fs-walk.js';
 import { applyOwnership } from './ownership.js';
+import { cacheEntryFromStat, cacheMatchesExactly } from './scan-cache.js';
 import { normalizePortableTarget } from './symlink.js';
 import {
   CANCELLED_PROBLEM, chain, fileModeFor, isCancelled, recordProblem, setFilePermissions, type TransitionContext,
@@ -89,11 +91,34 @@ async function placeStagedFile(context: TransitionContext, target: WalkTarget, r
     }
     throw failure(chain('unable to set staged file permissions', error), error);
   }
+  const before = statQuietly(staged);
   try {
     await relocateStagedFile(staged, target, { replace, prepare });
   } catch (error) {
     throw failure(chain('unable to relocate staged file', error), error);
   }
+  recordPlacement(context, target.absolute, relative, entry, before);
+}
+
+function statQuietly(file: string): BigIntStats | undefined {
+  try {
+    return lstatSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remembers what was placed so the next scan reuses the digest instead of re-reading the file.
+ * A link or rename keeps inode, size, mode and mtime, so the target's stat must equal the staged
+ * file's stat taken before it moved; anything else (a cross-device copy, or a write by someone
+ * else in between) records nothing and the next scan hashes the file as usual.
+ */
+function recordPlacement(context: TransitionContext, absolute: string, relative: string, entry: FileEntry, before: BigIntStats | undefined): void {
+  if (before === undefined || context.placed === undefined) return;
+  const after = statQuietly(absolute);
+  if (after === undefined || !cacheMatchesExactly(cacheEntryFromStat(before, entry.digest), after)) return;
+  context.placed.set(relative, cacheEntryFromStat(after, entry.digest));
 }
 
 async function createSymlink(context: TransitionContext, target: WalkTarget, relative: string, entry: SymlinkEntry): Promise<void> {

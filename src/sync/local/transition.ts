@@ -5,7 +5,7 @@ import { comparePaths, type Change, type Entry } from '../../model/entry.js';
 import { countEntries } from '../core/entries.js';
 import type { TransitionResult } from '../endpoint.js';
 import { PathWalker, type WalkTarget } from './fs-walk.js';
-import type { ScanCache } from './scan-cache.js';
+import type { CacheEntry, ScanCache } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
 import { CANCELLED_PROBLEM, chain, isCancelled, recordProblem, type TransitionContext } from './transition-context.js';
 import { createAt, swapFile } from './transition-create.js';
@@ -31,6 +31,8 @@ export interface TransitionOptions {
   /** One-way modes' alpha (§5.8): transitioning is an error. */
   readonly readOnly?: boolean;
   readonly signal?: AbortSignal;
+  /** When given, receives a scan-cache entry for every file this batch placed (digest reuse). */
+  readonly placed?: Map<string, CacheEntry>;
 }
 
 export const ENTRY_LIMIT_PROBLEM = 'transitioning would exceeded allowed entry count';
@@ -61,6 +63,7 @@ export async function applyTransitions(changes: readonly Change[], options: Tran
     walker: new PathWalker(options.root, options.decomposesUnicode),
     problems: [],
     yieldTurn: createYielder(),
+    placed: options.placed,
     missingStagedFiles: false,
   };
   const results: (Entry | undefined)[] = [];
