@@ -1,43 +1,23 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDirectory } from '../helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+
+import { useCliProject } from '../helpers/cli-project.js';
 import { useProcesses, type ProcessResult } from '../helpers/processes.js';
 
 // Bad input to `mutagen project …` through the built CLI with the real daemon: each a clear
 // message on stderr, exit 1, and nothing half-applied without saying so.
 
-const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
 const processes = useProcesses();
-let base: string;
-let home: string;
-let data: string;
+const fixture = useCliProject(processes, 'mtpx-');
+const mutagen = fixture.mutagen;
 let folders = 0;
-
-beforeAll(async () => {
-  base = await makeTempDirectory('mtpx-');
-  home = path.join(base, 'home');
-  data = path.join(base, 'data');
-  await mkdir(home);
-  // Started up front so no test's stderr carries the autostart lines.
-  const started = await processes.run([process.execPath, path.join(repository, 'dist/cli.js'), 'daemon', 'start'], { env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-  expect(started.code, started.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await processes.run([process.execPath, path.join(repository, 'dist/cli.js'), 'daemon', 'stop'], { env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-  await rm(base, { recursive: true, force: true });
-});
-
-function mutagen(cwd: string, ...args: string[]): Promise<ProcessResult> {
-  return processes.cli(args, { cwd, env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-}
 
 /** A fresh project folder holding `text` as mutagen.yml (none when undefined). */
 async function project(text: string | undefined): Promise<string> {
-  const directory = path.join(base, `p${++folders}`);
+  const directory = path.join(fixture.base, `p${++folders}`);
   await mkdir(directory);
   if (text !== undefined) await writeFile(path.join(directory, 'mutagen.yml'), text);
   return directory;
@@ -45,7 +25,7 @@ async function project(text: string | undefined): Promise<string> {
 
 function fails(result: ProcessResult): string {
   expect(result.code, result.stdout).toBe(1);
-  return result.stderr.replaceAll(base, '<base>');
+  return result.stderr.replaceAll(fixture.base, '<base>');
 }
 
 describe('project files that cannot be used', () => {

@@ -1,38 +1,17 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDirectory } from '../helpers/temp.js';
-import { useProcesses, type ProcessResult } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+
+import { repository, useCliProject } from '../helpers/cli-project.js';
+import { useProcesses } from '../helpers/processes.js';
 
 // `mutagen project …` through the built CLI (npm run build first) with the real daemon
 // (autostarted) and engine, in temp project folders with a temp HOME and data directory.
 
-const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const processes = useProcesses();
-let base: string;
-let home: string;
-let data: string;
-
-beforeAll(async () => {
-  base = await makeTempDirectory('mtpe-');
-  home = path.join(base, 'home');
-  data = path.join(base, 'data');
-  await mkdir(home);
-  // Started up front so no test's stderr carries the autostart lines.
-  const started = await processes.run([process.execPath, path.join(repository, 'dist/cli.js'), 'daemon', 'start'], { env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-  expect(started.code, started.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await processes.run([process.execPath, path.join(repository, 'dist/cli.js'), 'daemon', 'stop'], { env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-  await rm(base, { recursive: true, force: true });
-});
-
-function mutagen(cwd: string, ...args: string[]): Promise<ProcessResult> {
-  return processes.cli(args, { cwd, env: { HOME: home, MUTAGEN_DATA_DIRECTORY: data } });
-}
+const fixture = useCliProject(processes, 'mtpe-');
+const mutagen = fixture.mutagen;
 
 async function succeeds(cwd: string, ...args: string[]): Promise<string> {
   const result = await mutagen(cwd, ...args);
@@ -59,7 +38,7 @@ async function sessions(cwd: string, projectId: string): Promise<Map<string, Jso
 }
 
 async function folder(name: string): Promise<string> {
-  const directory = path.join(base, name);
+  const directory = path.join(fixture.base, name);
   await mkdir(directory, { recursive: true });
   return directory;
 }
