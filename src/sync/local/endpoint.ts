@@ -35,7 +35,7 @@ export interface LocalEndpointOptions {
   readonly stagingRoot: string;
   /** Where the scan cache persists; undefined keeps it in memory only. */
   readonly cacheFile: string | undefined;
-  /** Compute rsync signatures of bases when staging (pays off only across a transport). */
+  /** The sender is across a transport: compute rsync signatures of bases and reuse local copies. */
   readonly computeSignatures: boolean;
   readonly behaviorCache?: Map<bigint, FilesystemBehavior>;
   readonly logger: Logger;
@@ -154,7 +154,10 @@ export class LocalEndpoint implements Endpoint {
     const count = snapshotCount(last.snapshot);
     if (this.config.maxEntryCount - count < files.length) throw new MutagenError('MUTAGEN_STAGING', 'staging would exceed allowed entry count');
     await this.staging.initialize();
-    const localSources = localCopies(last.cache, files);
+    // Reusing local content pays off only when the sender is across a transport; between two
+    // local roots a copy from here costs what the sender's read costs, and finding candidates
+    // means a pass over the whole cache.
+    const localSources = this.options.computeSignatures ? localCopies(last.cache, files) : new Map<string, string>();
     const paths: string[] = [];
     for (const file of files) {
       signal.throwIfAborted();
