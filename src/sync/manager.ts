@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, MutagenError, wrapError } from '../base/errors.js';
+import { StateIndex } from '../base/state-index.js';
 import type { Logger } from '../base/logger.js';
 import { resolveEndpointConfiguration } from '../model/configuration.js';
 import { newIdentifier } from '../model/identifier.js';
@@ -40,8 +41,7 @@ export class SyncManager implements SyncService {
   private readonly records: RecordStore<SyncSessionRecord>;
   private readonly archives: ArchiveStore;
   private readonly behaviorCache = new Map<bigint, FilesystemBehavior>();
-  private stateIndex = 1;
-  private waiters = new Set<() => void>();
+  private readonly stateIndex = new StateIndex();
   private closed = false;
 
   constructor(private readonly options: SyncManagerOptions) {
@@ -99,9 +99,9 @@ export class SyncManager implements SyncService {
 
   async list(selection: Selection, sinceIndex: number | undefined, signal: AbortSignal): Promise<{ stateIndex: number; sessions: SyncSessionState[] }> {
     // After close() nothing will change any more: answer at once instead of waiting forever.
-    if (sinceIndex !== undefined && sinceIndex === this.stateIndex && !this.closed) await this.waitForChange(signal);
+    if (sinceIndex !== undefined && sinceIndex === this.stateIndex.current && !this.closed) await this.stateIndex.waitForChange(signal);
     const chosen = selectSessions(this.ordered(), selection, { allowNone: true });
-    return { stateIndex: this.stateIndex, sessions: chosen.map((m) => ({ ...m.controller.state(), session: m.record })) };
+    return { stateIndex: this.stateIndex.current, sessions: chosen.map((m) => ({ ...m.controller.state(), session: m.record })) };
   }
 
   async update(id: SessionId, spec: SyncSpec, signal: AbortSignal): Promise<void> {
@@ -181,7 +181,7 @@ export class SyncManager implements SyncService {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.sessions.values()].map((m) => m.controller.stop()));
-    for (const wake of this.waiters) wake();
+    this.stateIndex.wakeAll();
   }
 
   private assertOpen(): void {
@@ -274,19 +274,7 @@ export class SyncManager implements SyncService {
   }
 
   private changed(): void {
-    this.stateIndex += 1;
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const wake of waiters) wake();
-  }
-
-  private waitForChange(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wake = (): void => { signal.removeEventListener('abort', onAbort); resolve(); };
-      const onAbort = (): void => { this.waiters.delete(wake); reject(signal.reason as Error); };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(wake);
-    });
+    this.stateIndex.bump();
   }
 }
 

@@ -1,3 +1,4 @@
+import { StateIndex } from '../../src/base/state-index.js';
 import { MutagenError } from '../../src/base/errors.js';
 import type { Conflict, Problem } from '../../src/model/entry.js';
 import { newIdentifier } from '../../src/model/identifier.js';
@@ -18,8 +19,7 @@ export class InMemorySyncService implements SyncService {
   readonly aborted: string[] = [];
   readonly calls: string[] = [];
   private readonly records: SyncSessionRecord[] = [];
-  private stateIndex = 1;
-  private waiters = new Set<() => void>();
+  private readonly stateIndex = new StateIndex();
   closed = false;
 
   constructor(private readonly version = '0.0.0-test') {}
@@ -46,9 +46,9 @@ export class InMemorySyncService implements SyncService {
 
   async list(selection: Selection, sinceIndex: number | undefined, signal: AbortSignal): Promise<{ stateIndex: number; sessions: SyncSessionState[] }> {
     this.calls.push('list');
-    if (sinceIndex !== undefined && sinceIndex === this.stateIndex) await this.track('list', this.waitForChange(signal), signal);
+    if (sinceIndex !== undefined && sinceIndex === this.stateIndex.current) await this.track('list', this.stateIndex.waitForChange(signal), signal);
     const chosen = selectSessions(this.records, selection, { allowNone: true });
-    return { stateIndex: this.stateIndex, sessions: chosen.map(stateOf) };
+    return { stateIndex: this.stateIndex.current, sessions: chosen.map(stateOf) };
   }
 
   update(id: SessionId, spec: SyncSpec): Promise<void> {
@@ -108,21 +108,7 @@ export class InMemorySyncService implements SyncService {
   }
 
   private changed(): void {
-    this.stateIndex += 1;
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const wake of waiters) wake();
-  }
-
-  private waitForChange(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wake = (): void => resolve();
-      signal.addEventListener('abort', () => {
-        this.waiters.delete(wake);
-        reject(new MutagenError('MUTAGEN_CANCELLED', 'operation cancelled'));
-      }, { once: true });
-      this.waiters.add(wake);
-    });
+    this.stateIndex.bump();
   }
 
   private async track<T>(method: string, promise: Promise<T>, signal: AbortSignal): Promise<T> {

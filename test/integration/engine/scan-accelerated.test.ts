@@ -7,18 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FilesystemBehavior } from '../../../src/sync/local/probe.js';
 import type { ScanOutput } from '../../../src/sync/local/scanner.js';
 import { digestAt, entryAt, makeTempDir, removeTempDir, scanTree, sha1, shape } from './scan-helpers.js';
+import { prng as random } from '../../helpers/random.js';
 
-/** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function initialTree(root: string): void {
   for (let d = 0; d < 4; d++) {

@@ -6,18 +6,8 @@ import type { SyncSessionState } from '../../../src/model/session.js';
 import type { SyncManager } from '../../../src/sync/manager.js';
 import { describeState, flushAndState, localSpec, type Workspace, useEngine } from '../../helpers/engine.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
+import { prng as random } from '../../helpers/random.js';
 
-/** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['a', 'b', 'c', 'd e', 'ü'];
 const DIRECTORIES = ['x', 'y', 'x/z'];
