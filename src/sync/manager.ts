@@ -3,7 +3,8 @@ import path from 'node:path';
 import { errorMessage, MutagenError, wrapError } from '../base/errors.js';
 import { StateIndex } from '../base/state-index.js';
 import type { Logger } from '../base/logger.js';
-import { resolveEndpointConfiguration } from '../model/configuration.js';
+import { resolveEndpointConfiguration, type ResolvedEndpointConfiguration } from '../model/configuration.js';
+import type { EndpointUrl } from '../model/url.js';
 import { newIdentifier } from '../model/identifier.js';
 import { selectSessions } from '../model/selection.js';
 import {
@@ -23,7 +24,25 @@ export interface SyncManagerOptions {
   readonly dataDirectory: string;
   readonly logger: Logger;
   readonly version: string;
+  /** Connects endpoints whose URL is not local (ssh, docker); built by the daemon's composition root. */
+  readonly remote?: RemoteConnector;
 }
+
+/** What a remote connector needs to reach one side of a session. */
+export interface RemoteEndpointRequest {
+  readonly url: EndpointUrl;
+  readonly sessionId: SessionId;
+  readonly side: Side;
+  readonly configuration: ResolvedEndpointConfiguration;
+  /** One-way modes: alpha is read-only (sync-semantics §5.8). */
+  readonly readOnly: boolean;
+  /** Present when a CLI waits on this connect (create/resume): host keys, passphrases. */
+  readonly prompter?: Prompter;
+  readonly logger: Logger;
+}
+
+/** Resolves to a connected endpoint or rejects with a MutagenError (MUTAGEN_TRANSPORT, MUTAGEN_AGENT...). */
+export type RemoteConnector = (request: RemoteEndpointRequest, signal: AbortSignal) => Promise<Endpoint>;
 
 class Managed {
   constructor(public record: SyncSessionRecord, public controller: SessionController) {}
@@ -74,10 +93,10 @@ export class SyncManager implements SyncService {
     let connected: { alpha: Endpoint; beta: Endpoint } | undefined;
     if (!options.paused) {
       options.prompter?.status('Connecting to alpha...');
-      const alpha = await this.connect(record, 'alpha', signal).catch((e: unknown) => { throw wrapError('unable to connect to alpha', e); });
+      const alpha = await this.connect(record, 'alpha', signal, options.prompter).catch((e: unknown) => { throw wrapError('unable to connect to alpha', e); });
       try {
         options.prompter?.status('Connecting to beta...');
-        const beta = await this.connect(record, 'beta', signal).catch((e: unknown) => { throw wrapError('unable to connect to beta', e); });
+        const beta = await this.connect(record, 'beta', signal, options.prompter).catch((e: unknown) => { throw wrapError('unable to connect to beta', e); });
         connected = { alpha, beta };
       } catch (error) {
         await alpha.shutdown();
@@ -224,7 +243,7 @@ export class SyncManager implements SyncService {
     for (const side of ['alpha', 'beta'] as const) {
       try {
         prompter?.status(`Connecting to ${side}...`);
-        connected[side] = await this.connect(managed.record, side, signal);
+        connected[side] = await this.connect(managed.record, side, signal, prompter);
       } catch (error) {
         failure ??= wrapError(`unable to connect to ${side}`, error);
       }
@@ -249,13 +268,20 @@ export class SyncManager implements SyncService {
     return path.join(this.options.dataDirectory, 'staging', name);
   }
 
-  private async connect(record: SyncSessionRecord, side: Side, signal: AbortSignal): Promise<Endpoint> {
+  private async connect(record: SyncSessionRecord, side: Side, signal: AbortSignal, prompter?: Prompter): Promise<Endpoint> {
     const url = record[side];
-    if (url.protocol !== 'local') {
-      throw new MutagenError('MUTAGEN_UNSUPPORTED', `${url.protocol} endpoints are not available yet`, { hint: 'Only local endpoints are supported by this version.' });
-    }
     const configuration = resolveEndpointConfiguration(record.configuration, side === 'alpha' ? record.configurationAlpha : record.configurationBeta);
     const oneWay = configuration.mode === 'one-way-safe' || configuration.mode === 'one-way-replica';
+    const logger = this.options.logger.child(`sync:${record.id.slice(0, 13)}/${side}`);
+    if (url.protocol !== 'local') {
+      if (this.options.remote === undefined) {
+        throw new MutagenError('MUTAGEN_UNSUPPORTED', `${url.protocol} endpoints are not available in this process`);
+      }
+      return await this.options.remote({
+        url, sessionId: record.id, side, configuration, readOnly: side === 'alpha' && oneWay, logger,
+        ...(prompter === undefined ? {} : { prompter }),
+      }, signal);
+    }
     const bothLocal = record.alpha.protocol === 'local' && record.beta.protocol === 'local';
     try {
       return await LocalEndpoint.connect({
@@ -266,7 +292,7 @@ export class SyncManager implements SyncService {
         cacheFile: this.cacheFile(record.id, side),
         computeSignatures: !bothLocal,
         behaviorCache: this.behaviorCache,
-        logger: this.options.logger.child(`sync:${record.id.slice(0, 13)}/${side}`),
+        logger,
       }, signal);
     } catch (error) {
       throw new MutagenError(error instanceof MutagenError ? error.code : 'MUTAGEN_ENDPOINT', errorMessage(error), { cause: error });
