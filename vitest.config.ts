@@ -16,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
+          globalSetup: ['test/setup/sshd.ts', 'test/setup/docker.ts'],
           include: ['test/integration/**/*.test.ts'],
           pool: 'forks',
           maxWorkers: 2,
@@ -27,6 +28,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           sequence: { groupOrder: 2 },
+          globalSetup: ['test/setup/sshd.ts'],
           include: ['test/e2e/**/*.test.ts'],
           pool: 'forks',
           maxWorkers: 1,

@@ -1,13 +1,13 @@
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 /**
- * Bundles the CLI (which also runs the daemon: `mutagen daemon run`) into dist/cli.js, and the
- * agent into dist/agent.js once src/agent/main.ts exists. The agent bundle must stay free of
- * CLI- and daemon-only packages (ARCHITECTURE §2, §3.3 rule 5): the metafile is checked.
+ * Bundles the CLI (which also runs the daemon: `mutagen daemon run`) into dist/cli.js (with
+ * lazily loaded chunks), and the agent into ONE file, dist/agent.mjs, for Node.js 18 (it is
+ * copied to remotes and run by their node). The agent bundle must stay free of CLI- and
+ * daemon-only packages (ARCHITECTURE §2, §3.3 rule 5): the metafile is checked.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +23,7 @@ const ESM_SHIMS = [
   'const __dirname = __mutagenDirname(__filename);',
 ].join('\n');
 
-async function packageVersion(): Promise<string> {
+export async function packageVersion(): Promise<string> {
   const manifest: unknown = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
   if (typeof manifest !== 'object' || manifest === null || !('version' in manifest) || typeof manifest.version !== 'string') {
     throw new Error('package.json has no version');
@@ -51,6 +51,35 @@ function options(entry: string, outfile: string, version: string): BuildOptions 
   };
 }
 
+/** One self-contained ESM file: no chunks (it is installed alone), no source map, Node 18 syntax. */
+function agentOptions(outfile: string, version: string): BuildOptions & { metafile: true } {
+  return {
+    entryPoints: [path.join(root, 'src/agent/main.ts')],
+    outfile,
+    bundle: true,
+    splitting: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node18',
+    packages: 'bundle',
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: `#!/usr/bin/env node\n${ESM_SHIMS}` },
+    define: { __MUTAGEN_VERSION__: JSON.stringify(version) },
+  };
+}
+
+/**
+ * Builds the agent bundle to `outfile` (default dist/agent.mjs) and checks its purity. Tests
+ * call this with a temporary outfile (and may pass another version).
+ */
+export async function buildAgent(options: { readonly outfile?: string; readonly version?: string } = {}): Promise<string> {
+  const outfile = options.outfile ?? path.join(root, 'dist/agent.mjs');
+  const result = await build(agentOptions(outfile, options.version ?? (await packageVersion())));
+  checkAgentPurity(result.metafile);
+  return outfile;
+}
+
 /** Packages (by node_modules folder) that ended up in a bundle. */
 export function bundledPackages(metafile: Metafile): Set<string> {
   const found = new Set<string>();
@@ -66,7 +95,7 @@ export function checkAgentPurity(metafile: Metafile): void {
   const packages = bundledPackages(metafile);
   const offending = FORBIDDEN_IN_AGENT.filter((name) => packages.has(name));
   if (offending.length > 0) {
-    throw new Error(`dist/agent.js must not bundle ${offending.join(', ')} (ARCHITECTURE §3.3 rule 5); check the agent's imports`);
+    throw new Error(`dist/agent.mjs must not bundle ${offending.join(', ')} (ARCHITECTURE §3.3 rule 5); check the agent's imports`);
   }
 }
 
@@ -77,16 +106,13 @@ async function main(): Promise<void> {
   await build(options('src/cli/main.ts', 'dist/cli.js', version));
   await chmod(path.join(root, 'dist/cli.js'), 0o755);
   console.log(`built dist/cli.js (version ${version})`);
-  if (existsSync(path.join(root, 'src/agent/main.ts'))) {
-    const result = await build(options('src/agent/main.ts', 'dist/agent.js', version));
-    checkAgentPurity(result.metafile);
-    console.log('built dist/agent.js');
-  } else {
-    console.log('skipped dist/agent.js (no src/agent/main.ts yet)');
-  }
+  await buildAgent({ version });
+  console.log('built dist/agent.mjs');
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}

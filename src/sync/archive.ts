@@ -4,13 +4,20 @@ import { Packr } from 'msgpackr';
 import { writeFileAtomic } from '../base/atomic-write.js';
 import { errnoCode, errorMessage, MutagenError } from '../base/errors.js';
 import type { Entry } from '../model/entry.js';
-import { decodeEntry, encodeEntry } from './core/codec.js';
+import { decodeEntry } from './core/codec.js';
+import { EntryPacker } from './core/entry-packer.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 const ARCHIVE_VERSION = 1;
 
-/** Persists the ancestor of one session as `archives/<id>` (atomic, msgpack). */
+/**
+ * Persists the ancestor of one session as `archives/<id>` (atomic, msgpack). Saves reuse the
+ * packed bytes of subtrees unchanged since an earlier save (EntryPacker), so a save after a small
+ * change costs little more than writing the file.
+ */
 export class ArchiveStore {
+  private readonly packer = new EntryPacker();
+
   constructor(private readonly directory: string) {}
 
   pathOf(id: string): string {
@@ -38,7 +45,7 @@ export class ArchiveStore {
   }
 
   async save(id: string, ancestor: Entry | undefined): Promise<void> {
-    const bytes = packr.pack({ version: ARCHIVE_VERSION, content: encodeEntry(ancestor) });
+    const bytes = this.packer.packMap({ version: ARCHIVE_VERSION }, 'content', ancestor);
     await writeFileAtomic(this.pathOf(id), bytes);
   }
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { errorMessage, MutagenError } from '../base/errors.js';
+import { errnoCode, errorMessage, MutagenError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import { isTemporaryPath, relativeTo } from './paths.js';
+import { isTemporaryPath } from './paths.js';
+import { NATIVE_RECURSIVE_WATCH, watchTreeRecursively } from './recursive-watch.js';
 import { RestartBudget, type RestartBudgetLimits } from './restart-budget.js';
 import { inspectRoot, sameRoot, watchRootName, type RootKind, type RootSentinel } from './root-sentinel.js';
 import { watchTree, type TreeWatch } from './tree-watch.js';
@@ -29,6 +30,8 @@ export interface WatchOptions {
   readonly retryDelayMs?: number;
   /** Restarts after watch errors allowed per window (default 5 per 10 minutes). */
   readonly restartBudget?: RestartBudgetLimits;
+  /** Use one native recursive watch instead of one watch per directory (default: macOS and Windows). */
+  readonly nativeRecursive?: boolean;
   /** Pending paths kept before collapsing into overflow (default MAX_PENDING_PATHS). */
   readonly maxPendingPaths?: number;
   readonly logger?: Logger;
@@ -53,7 +56,8 @@ interface Active {
 }
 
 /**
- * Native recursive watching of one synchronization root. Events are hints: the scanner re-checks
+ * Watching of one synchronization root: one watch per directory (tree-watch.ts), or one native
+ * recursive watch where the platform has it (recursive-watch.ts). Events are hints: the scanner re-checks
  * the reported paths (and their ancestors) against its cache. A root that is missing or a file
  * is watched through its parent directory; when it appears or changes kind the watch is
  * re-established. A watch error disables acceleration (overflow), signals, and re-establishes
@@ -175,16 +179,11 @@ export class TreeWatcher {
 
   private startTree(active: Active): TreeWatch {
     const prune = this.options.pruneDirectory;
-    return watchTree(this.root, {
-      pruneDirectory: (absolute) => {
-        if (prune === undefined) return false;
-        const relative = relativeTo(this.root, absolute);
-        return relative !== undefined && relative !== '' && prune(relative);
-      },
-      onPath: (absolute) => {
-        if (this.stale(active.generation)) return;
-        const relative = relativeTo(this.root, absolute);
-        if (relative !== undefined) this.record(relative);
+    const start = (this.options.nativeRecursive ?? NATIVE_RECURSIVE_WATCH) ? watchTreeRecursively : watchTree;
+    return start(this.root, {
+      pruneDirectory: prune === undefined ? () => false : prune,
+      onPath: (relative) => {
+        if (!this.stale(active.generation)) this.record(relative);
       },
       onError: (error) => this.failed(error, 'watch', active.generation),
     });
@@ -203,7 +202,7 @@ export class TreeWatcher {
     }
   }
 
-  /** Stops the current watches (chokidar's close is awaited by close()). */
+  /** Stops the current watches (their close is awaited by close()). */
   private retire(): void {
     const active = this.active;
     this.active = undefined;
@@ -223,6 +222,12 @@ export class TreeWatcher {
     this.failure = new MutagenError('MUTAGEN_ENDPOINT', `unable to watch ${this.root}: ${errorMessage(error)}`, { cause: error });
     this.setOverflow();
     this.schedule();
+    if (errnoCode(error) === 'ENOSPC') {
+      // Retrying cannot help until watches are freed or the limit is raised.
+      this.current = 'failed';
+      this.options.logger?.warn('inotify watch limit reached (raise the fs.inotify.max_user_watches sysctl); falling back to polling', { root: this.root });
+      return;
+    }
     if (cause === 'watch' && !this.budget.take()) {
       this.current = 'failed';
       this.options.logger?.warn('watch restart budget spent; falling back to polling', { error: errorMessage(error) });

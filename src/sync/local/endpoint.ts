@@ -1,15 +1,15 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { sleep } from '../../base/abort.js';
+import { raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
 import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
 import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
-import { digestHex, type Change, type Snapshot } from '../../model/entry.js';
+import { digestHex, type Change, type Entry, type Snapshot } from '../../model/entry.js';
 import type { StagingProgress } from '../../model/session.js';
-import { TreeWatcher } from '../../watch/watcher.js';
+import { TreeWatcher, type WatchBatch } from '../../watch/watcher.js';
 import { entriesEqual } from '../core/entries.js';
 import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, SupplyRequest, TransitionResult } from '../endpoint.js';
 import { createIgnorer, type Ignorer } from '../ignore/ignorer.js';
@@ -19,7 +19,9 @@ import { EMPTY_SIGNATURE, MAX_DATA_OPERATION_SIZE, type Operation, type Signatur
 import { resolveOwnership } from './ownership.js';
 import type { FilesystemBehavior } from './probe.js';
 import { StagingReceiver } from './receiver.js';
-import { decodeScanCache, encodeScanCache, type CacheEntry, type ScanCache } from './scan-cache.js';
+import { decodeScanCache, encodeScanCache, type CacheEntry } from './scan-cache.js';
+import type { SubtreeCounts } from './scan-walk.js';
+import { localCopies } from './local-copies.js';
 import { scan } from './scanner.js';
 import { StagingStore } from './staging.js';
 import { applyTransitions } from './transition.js';
@@ -43,7 +45,8 @@ export interface LocalEndpointOptions {
 
 interface LastScan {
   readonly snapshot: Snapshot;
-  readonly cache: ScanCache;
+  /** The endpoint's cache itself (accelerated scans and placed files update it in place). */
+  readonly cache: Map<string, CacheEntry>;
 }
 
 /**
@@ -60,6 +63,7 @@ export class LocalEndpoint implements Endpoint {
   private cacheDirty = false;
   private lastCacheSave = 0;
   private receiver: StagingReceiver | undefined;
+  private readonly subtreeCounts = new WeakMap<Entry, SubtreeCounts>();
   private closing: Promise<void> | undefined;
   private readonly shutdownController = new AbortController();
 
@@ -68,7 +72,7 @@ export class LocalEndpoint implements Endpoint {
     private readonly ignorer: Ignorer,
     private readonly owner: number | undefined,
     private readonly group: number | undefined,
-    private cache: ScanCache,
+    private cache: Map<string, CacheEntry>,
   ) {
     this.config = options.configuration;
     this.staging = new StagingStore({ root: options.stagingRoot, hash: this.config.hash, maxFileSize: this.config.maxStagingFileSize });
@@ -84,6 +88,13 @@ export class LocalEndpoint implements Endpoint {
     const cache = await loadCache(options.cacheFile, options.logger);
     const endpoint = new LocalEndpoint(options, ignorer, owner, group, cache);
     endpoint.startWatching();
+    try {
+      // Established before the first scan, the watcher needs no full rescan after it.
+      if (endpoint.watcher !== undefined) await raceAbort(endpoint.watcher.ready, signal);
+    } catch (error) {
+      await endpoint.shutdown();
+      throw error;
+    }
     return endpoint;
   }
 
@@ -112,9 +123,8 @@ export class LocalEndpoint implements Endpoint {
 
   async scan(request: { readonly full: boolean }, signal: AbortSignal): Promise<ScanResult> {
     const batch = this.watcher?.drain();
-    const accelerate = !request.full && this.config.scanMode === 'accelerated' && this.last !== undefined
-      && this.watcher !== undefined && this.watcher.error === undefined && batch !== undefined && !batch.overflow
-      && this.config.watchMode === 'portable';
+    const recheckPaths = this.recheckPaths(request.full, batch);
+    const accelerate = recheckPaths !== 'all';
     try {
       const output = await scan({
         root: this.options.root,
@@ -124,18 +134,19 @@ export class LocalEndpoint implements Endpoint {
         probeMode: this.config.probeMode,
         ignorer: this.ignorer,
         cache: this.cache,
+        subtreeCounts: this.subtreeCounts,
         maxEntryCount: this.config.maxEntryCount,
         ...(this.options.behaviorCache === undefined ? {} : { behaviorCache: this.options.behaviorCache }),
-        ...(accelerate && this.last !== undefined && batch !== undefined
-          ? { baseline: { snapshot: this.last.snapshot, cache: this.last.cache, recheckPaths: batch.paths } }
-          : {}),
+        // A full scan still re-checks everything, but against the last snapshot, whose objects
+        // it keeps where nothing changed (later stages skip shared subtrees).
+        ...(this.last === undefined ? {} : { baseline: { snapshot: this.last.snapshot, cache: this.last.cache, recheckPaths } }),
         signal,
       });
       this.options.logger.debug('scanned', {
-        accelerated: accelerate, rechecked: accelerate ? batch?.paths.size : undefined, hashedFiles: output.hashedFiles,
+        accelerated: accelerate, rechecked: accelerate ? recheckPaths.size : undefined, hashedFiles: output.hashedFiles,
         entries: output.snapshot.directories + output.snapshot.files + output.snapshot.symbolicLinks,
       });
-      if (output.cache !== this.cache) this.cacheDirty = true;
+      if (output.cacheChanged) this.cacheDirty = true;
       this.cache = output.cache;
       this.last = { snapshot: output.snapshot, cache: output.cache };
       void this.maybeSaveCache(false);
@@ -145,6 +156,13 @@ export class LocalEndpoint implements Endpoint {
       if (error instanceof MutagenError && error.code === 'MUTAGEN_SCAN_RETRY') return { kind: 'retry', reason: error.message };
       throw error;
     }
+  }
+
+  /** The watcher's dirty paths when an accelerated scan may trust them, else 'all' (full scan). */
+  private recheckPaths(full: boolean, batch: WatchBatch | undefined): ReadonlySet<string> | 'all' {
+    const trusted = !full && this.config.scanMode === 'accelerated' && this.config.watchMode === 'portable'
+      && this.watcher !== undefined && this.watcher.error === undefined;
+    return trusted && batch !== undefined && !batch.overflow ? batch.paths : 'all';
   }
 
   async stage(files: readonly StageRequest[], signal: AbortSignal): Promise<StagePlan> {
@@ -232,9 +250,7 @@ export class LocalEndpoint implements Endpoint {
   /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */
   private rememberPlaced(placed: ReadonlyMap<string, CacheEntry>): void {
     if (placed.size === 0) return;
-    const cache = new Map(this.cache);
-    for (const [relative, entry] of placed) cache.set(relative, entry);
-    this.cache = cache;
+    for (const [relative, entry] of placed) this.cache.set(relative, entry);
     this.cacheDirty = true;
   }
 
@@ -405,34 +421,7 @@ function snapshotCount(snapshot: Snapshot): number {
   return snapshot.directories + snapshot.files + snapshot.symbolicLinks;
 }
 
-/**
- * Local files whose content is wanted (renames and copies are staged from disk, §6.2 step 2):
- * requested digest (hex) → a path holding it. One pass over the cache comparing raw digest
- * bytes; hex strings are made only for the requested digests and the matches.
- */
-function localCopies(cache: ScanCache, files: readonly StageRequest[]): Map<string, string> {
-  const wanted = new Map<number, Uint8Array[]>();
-  for (const file of files) {
-    if (file.digest.byteLength < 4) continue;
-    const key = Buffer.from(file.digest.buffer, file.digest.byteOffset, 4).readUInt32BE(0);
-    const list = wanted.get(key);
-    if (list === undefined) wanted.set(key, [file.digest]);
-    else list.push(file.digest);
-  }
-  const found = new Map<string, string>();
-  for (const [relative, entry] of cache) {
-    const digest = entry.digest;
-    if (digest.byteLength < 4) continue;
-    const candidates = wanted.get(Buffer.from(digest.buffer, digest.byteOffset, 4).readUInt32BE(0));
-    if (candidates === undefined) continue;
-    for (const candidate of candidates) {
-      if (Buffer.compare(candidate, digest) === 0) found.set(digestHex(digest), relative);
-    }
-  }
-  return found;
-}
-
-async function loadCache(file: string | undefined, logger: Logger): Promise<ScanCache> {
+async function loadCache(file: string | undefined, logger: Logger): Promise<Map<string, CacheEntry>> {
   if (file === undefined) return new Map();
   try {
     return decodeScanCache(await readFile(file));

@@ -27,8 +27,70 @@ export interface WalkSettings {
   readonly maxEntryCount: number;
   readonly cache: ScanCache;
   readonly newHasher: () => Hasher;
-  readonly baseline: { readonly cache: ScanCache; readonly dirty: ReadonlySet<string> } | undefined;
+  /**
+   * Accelerated scan: the previous scan's cache, updated in place once the walk completes (never
+   * when it throws), and the dirty directories (every other baseline subtree is reused as is).
+   */
+  readonly baseline: { readonly cache: Map<string, CacheEntry>; readonly dirty: ReadonlySet<string> | 'all' } | undefined;
+  /** Counts of reused subtrees, memoised by entry identity across scans (see SubtreeCounts). */
+  readonly subtreeCounts: WeakMap<Entry, SubtreeCounts> | undefined;
   readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * What one counting directory subtree adds to count(snapshot), the directory itself included. A
+ * pure function of the entry (a file's size follows from its digest), so it is memoised by
+ * identity: reusing an unchanged subtree then costs O(1) instead of a walk.
+ */
+export interface SubtreeCounts {
+  readonly directories: number;
+  readonly files: number;
+  readonly symbolicLinks: number;
+  readonly totalFileSize: number;
+}
+
+const NO_COUNTS: SubtreeCounts = { directories: 0, files: 0, symbolicLinks: 0, totalFileSize: 0 };
+
+function difference(after: SubtreeCounts, before: SubtreeCounts): SubtreeCounts {
+  return {
+    directories: after.directories - before.directories,
+    files: after.files - before.files,
+    symbolicLinks: after.symbolicLinks - before.symbolicLinks,
+    totalFileSize: after.totalFileSize - before.totalFileSize,
+  };
+}
+
+/** Same leaf (files, links, problems): the baseline's object can stand for the new one. */
+function sameLeaf(a: Entry, b: Entry): boolean {
+  switch (a.kind) {
+    case 'file':
+      return b.kind === 'file' && a.executable === b.executable && Buffer.compare(a.digest, b.digest) === 0;
+    case 'symlink':
+      return b.kind === 'symlink' && a.target === b.target;
+    case 'problematic':
+      return b.kind === 'problematic' && a.problem === b.problem;
+    case 'untracked':
+      return b.kind === 'untracked';
+    case 'directory':
+    case 'phantom-directory':
+      return false;
+  }
+}
+
+/**
+ * A re-listed directory, sharing the baseline's objects where nothing changed: unchanged leaves
+ * become the baseline's, and an unchanged directory is the baseline directory itself. Later
+ * stages (reconcile, problem lists, archive packing) skip shared subtrees by identity.
+ */
+function internDirectory(kind: DirectoryLike['kind'], baseline: DirectoryLike, contents: Map<string, Entry>): DirectoryLike {
+  let same = contents.size === baseline.contents.size;
+  for (const [name, entry] of contents) {
+    const old = baseline.contents.get(name);
+    if (old === entry) continue;
+    if (old !== undefined && sameLeaf(old, entry)) contents.set(name, old);
+    else same = false;
+  }
+  return same && baseline.kind === kind ? baseline : { kind, contents };
 }
 
 function problematic(problem: string): Entry {
@@ -76,17 +138,19 @@ export class TreeWalker implements Yielder {
   private files = 0;
   private symbolicLinks = 0;
   private totalFileSize = 0;
+  /** Full scans: the cache built from scratch (entries not seen again are dropped). */
   private readonly newCache = new Map<string, CacheEntry>();
   /** Every new cache entry is the very object of `settings.cache` at the same path. */
   private cacheUnchanged = true;
+  /** Accelerated scans: updates to the baseline's cache, applied (deletions first) on success. */
+  private readonly cacheSets = new Map<string, CacheEntry>();
+  private readonly cacheDeletions: string[] = [];
+  private readonly counts: WeakMap<Entry, SubtreeCounts>;
   private deadline = performance.now() + SLICE_MS;
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_SIZE);
 
-  /** Cache lookups can only come from `settings.cache`, so reused entries are identical to it. */
-  private readonly singleSource: boolean;
-
   constructor(private readonly settings: WalkSettings) {
-    this.singleSource = settings.baseline === undefined || settings.baseline.cache === settings.cache;
+    this.counts = settings.subtreeCounts ?? new WeakMap();
   }
 
   due(): boolean {
@@ -103,10 +167,20 @@ export class TreeWalker implements Yielder {
     return { directories: this.directories, files: this.files, symbolicLinks: this.symbolicLinks, totalFileSize: this.totalFileSize };
   }
 
-  /** The new cache, or the old one itself (via `reuse`) when it is entry-for-entry identical. */
-  finishCache(reuse: (cache: ScanCache) => Map<string, CacheEntry>): Map<string, CacheEntry> {
-    if (this.cacheUnchanged && this.newCache.size === this.settings.cache.size) return reuse(this.settings.cache);
-    return this.newCache;
+  /**
+   * Full scan: the new cache, or the old one itself (via `reuse`) when it is entry-for-entry
+   * identical. Accelerated scan: the baseline's cache, updated in place. `changed` is false when
+   * the returned cache holds exactly what the old one did.
+   */
+  finishCache(reuse: (cache: ScanCache) => Map<string, CacheEntry>): { cache: Map<string, CacheEntry>; changed: boolean } {
+    const baseline = this.settings.baseline;
+    if (baseline !== undefined) {
+      for (const path of this.cacheDeletions) baseline.cache.delete(path);
+      for (const [path, entry] of this.cacheSets) baseline.cache.set(path, entry);
+      return { cache: baseline.cache, changed: this.cacheDeletions.length > 0 || this.cacheSets.size > 0 };
+    }
+    if (this.cacheUnchanged && this.newCache.size === this.settings.cache.size) return { cache: reuse(this.settings.cache), changed: false };
+    return { cache: this.newCache, changed: true };
   }
 
   async scanRoot(baseline: Entry | undefined): Promise<Entry | undefined> {
@@ -162,10 +236,38 @@ export class TreeWalker implements Yielder {
         }
       }
     } catch (error) {
-      if (error instanceof UnreadableContents) return problematic(`unable to read directory contents: ${errorMessage(error.cause)}`);
+      if (error instanceof UnreadableContents) {
+        if (scan.baseline !== undefined) this.forgetReplaced(scan.path, scan.baseline, new Map());
+        return problematic(`unable to read directory contents: ${errorMessage(error.cause)}`);
+      }
       throw error;
     }
-    return scan.mask ? { kind: 'phantom-directory', contents } : { kind: 'directory', contents };
+    if (scan.baseline === undefined) return scan.mask ? { kind: 'phantom-directory', contents } : { kind: 'directory', contents };
+    this.forgetReplaced(scan.path, scan.baseline, contents);
+    return internDirectory(scan.mask ? 'phantom-directory' : 'directory', scan.baseline, contents);
+  }
+
+  /**
+   * Accelerated scans: drops the cache entries of baseline files that this re-listed directory
+   * no longer has as files (gone, or replaced), including whole subtrees that were not re-scanned
+   * against their baseline (gone, or of another kind).
+   */
+  private forgetReplaced(path: string, baseline: DirectoryLike, contents: ReadonlyMap<string, Entry>): void {
+    for (const [name, old] of baseline.contents) {
+      const now = contents.get(name);
+      if (old.kind === 'file') {
+        if (now?.kind !== 'file') this.cacheDeletions.push(joinPath(path, name));
+      } else if ((old.kind === 'directory' || old.kind === 'phantom-directory') && now?.kind !== old.kind) {
+        this.forgetSubtree(joinPath(path, name), old);
+      }
+    }
+  }
+
+  private forgetSubtree(path: string, entry: DirectoryLike): void {
+    for (const [name, child] of entry.contents) {
+      if (child.kind === 'file') this.cacheDeletions.push(joinPath(path, name));
+      else if (child.kind === 'directory' || child.kind === 'phantom-directory') this.forgetSubtree(joinPath(path, name), child);
+    }
   }
 
   /** Records one listed name (skipping temporary names). Resolves at once unless work is pending. */
@@ -244,13 +346,15 @@ export class TreeWalker implements Yielder {
     const previous = parent.baseline?.contents.get(child.name);
     const baseline = previous?.kind === wanted ? previous : undefined;
     if (baseline !== undefined && this.reusable(child.path, baseline)) {
-      await this.adopt(child.path, baseline, child.counting);
+      if (child.counting) await this.adopt(child.path, baseline);
       return baseline;
     }
+    const before = this.statistics();
     const entry = await this.directory({ path: child.path, absolute: child.absolute, mask: child.mask, counting: child.counting, baseline });
     if (entry?.kind === 'directory') {
       this.directories++;
       this.countEntry(child.counting);
+      if (child.counting) this.counts.set(entry, difference(this.statistics(), before));
     }
     return entry;
   }
@@ -258,66 +362,91 @@ export class TreeWalker implements Yielder {
   /** A baseline directory is reused unless dirty (on Linux, an empty one is always re-listed). */
   private reusable(path: string, baseline: DirectoryLike): boolean {
     const dirty = this.settings.baseline?.dirty;
-    if (dirty === undefined || dirty.has(path)) return false;
+    if (dirty === undefined || dirty === 'all' || dirty.has(path)) return false;
     return !(IS_LINUX && baseline.contents.size === 0);
   }
 
-  /** Carries a reused baseline subtree's cache entries and statistics into this scan. */
-  private async adopt(path: string, entry: Entry, counting: boolean): Promise<void> {
-    switch (entry.kind) {
-      case 'directory':
-      case 'phantom-directory': {
-        const inner = counting && entry.kind === 'directory';
-        if (inner) this.directories++;
-        this.countEntry(inner);
-        if (this.due()) await this.pause();
-        for (const [name, child] of entry.contents) await this.adopt(joinPath(path, name), child, inner);
-        return;
-      }
-      case 'file': {
-        const cached = this.settings.baseline?.cache.get(path);
-        if (cached === undefined) throw new MutagenError('MUTAGEN_SCAN', 'old cache entries do not correspond to baseline');
-        this.reuse(path, cached);
-        if (counting) {
-          this.files++;
-          this.totalFileSize += cached.size;
-          this.countEntry(true);
+  /** Adds a reused baseline subtree (counting, so not below a phantom) to this scan's statistics. */
+  private async adopt(path: string, entry: DirectoryLike): Promise<void> {
+    const counts = await this.subtreeCounts(path, entry);
+    this.directories += counts.directories;
+    this.files += counts.files;
+    this.symbolicLinks += counts.symbolicLinks;
+    this.totalFileSize += counts.totalFileSize;
+    this.countEntry(true);
+  }
+
+  /** A counting subtree's statistics: memoised, else summed once (file sizes from the baseline cache). */
+  private async subtreeCounts(path: string, entry: DirectoryLike): Promise<SubtreeCounts> {
+    if (entry.kind === 'phantom-directory') return NO_COUNTS;
+    const known = this.counts.get(entry);
+    if (known !== undefined) return known;
+    if (this.due()) await this.pause();
+    let directories = 1;
+    let files = 0;
+    let symbolicLinks = 0;
+    let totalFileSize = 0;
+    for (const [name, child] of entry.contents) {
+      const childPath = joinPath(path, name);
+      switch (child.kind) {
+        case 'directory':
+        case 'phantom-directory': {
+          const inner = await this.subtreeCounts(childPath, child);
+          directories += inner.directories;
+          files += inner.files;
+          symbolicLinks += inner.symbolicLinks;
+          totalFileSize += inner.totalFileSize;
+          break;
         }
-        return;
+        case 'file': {
+          const cached = this.settings.baseline?.cache.get(childPath);
+          if (cached === undefined) throw new MutagenError('MUTAGEN_SCAN', 'old cache entries do not correspond to baseline');
+          files++;
+          totalFileSize += cached.size;
+          break;
+        }
+        case 'symlink':
+          symbolicLinks++;
+          break;
+        case 'untracked':
+        case 'problematic':
+          break;
       }
-      case 'symlink':
-        if (counting) this.symbolicLinks++;
-        this.countEntry(counting);
-        return;
-      case 'untracked':
-      case 'problematic':
-        return;
     }
+    const counts = { directories, files, symbolicLinks, totalFileSize };
+    this.counts.set(entry, counts);
+    return counts;
   }
 
   /** Keeps an entry taken from the old cache (or the baseline's). */
   private reuse(path: string, entry: CacheEntry): void {
+    const baseline = this.settings.baseline;
+    if (baseline !== undefined) {
+      if (baseline.cache.get(path) !== entry) this.cacheSets.set(path, entry);
+      return;
+    }
+    // Full scans look entries up in `settings.cache` only: a reused entry is that cache's own.
     this.newCache.set(path, entry);
-    if (this.cacheUnchanged && !this.singleSource && this.settings.cache.get(path) !== entry) this.cacheUnchanged = false;
   }
 
   private store(path: string, entry: CacheEntry): void {
+    if (this.settings.baseline !== undefined) {
+      this.cacheSets.set(path, entry);
+      return;
+    }
     this.newCache.set(path, entry);
     this.cacheUnchanged = false;
-  }
-
-  private lookup(path: string): CacheEntry | undefined {
-    return this.settings.baseline?.cache.get(path) ?? this.settings.cache.get(path);
   }
 
   /** §2.5 for one regular file: reuse the cached digest when the stat matches, else hash. */
   private file(path: string, absolute: string, stat: BigIntStats, counting: boolean): MaybePromise<Entry | OpenFailure | undefined> {
     const mode = Number(stat.mode);
     const executable = this.settings.trackExecutability && (mode & 0o111) !== 0;
-    const cached = this.lookup(path);
+    const fromBaseline = this.settings.baseline?.cache.get(path);
+    const cached = fromBaseline ?? this.settings.cache.get(path);
     if (cached !== undefined && cacheMatchesStat(cached, stat)) {
-      if (cached.mode === mode) this.reuse(path, cached);
-      else this.store(path, cacheEntryFromStat(stat, cached.digest));
+      if (cached.mode !== mode) this.store(path, cacheEntryFromStat(stat, cached.digest));
+      else if (cached !== fromBaseline) this.reuse(path, cached);
       this.countFile(counting, cached.size);
       return { kind: 'file', digest: cached.digest, executable };
     }

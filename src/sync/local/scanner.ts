@@ -2,12 +2,12 @@ import type { BigIntStats } from 'node:fs';
 import { lstatSync } from 'node:fs';
 import { MutagenError, errorMessage } from '../../base/errors.js';
 import type { HashAlgorithm, PermissionsMode, ProbeMode, SymlinkMode } from '../../model/configuration.js';
-import type { Snapshot } from '../../model/entry.js';
+import type { Entry, Snapshot } from '../../model/entry.js';
 import type { Ignorer } from '../ignore/ignorer.js';
 import { createHasherFactory } from './hasher.js';
 import { probeBehavior, type FilesystemBehavior } from './probe.js';
 import type { CacheEntry, ScanCache } from './scan-cache.js';
-import { TreeWalker, type WalkSettings } from './scan-walk.js';
+import { TreeWalker, type SubtreeCounts, type WalkSettings } from './scan-walk.js';
 
 export interface ScanOptions {
   readonly root: string;
@@ -20,15 +20,29 @@ export interface ScanOptions {
   /** 0 means unlimited. */
   readonly maxEntryCount: number;
   readonly behaviorCache?: Map<bigint, FilesystemBehavior>;
-  /** Accelerated scan: previous result + paths that may have changed (each dirty path's ancestors are dirty too). */
-  readonly baseline?: { readonly snapshot: Snapshot; readonly cache: ScanCache; readonly recheckPaths: ReadonlySet<string> };
+  /**
+   * The previous result, and the paths that may have changed since (each dirty path's ancestors
+   * are dirty too), or 'all' for a full scan: every directory is then re-listed and every file
+   * re-checked, the baseline only lending its objects to unchanged subtrees. The scan takes over
+   * `cache`: a successful scan updates it in place and returns it (so an accelerated scan costs
+   * what is dirty, not the tree); a failed one leaves it as is. Without a baseline, a full scan
+   * builds a new cache, dropping entries for paths no longer seen.
+   */
+  readonly baseline?: { readonly snapshot: Snapshot; readonly cache: Map<string, CacheEntry>; readonly recheckPaths: ReadonlySet<string> | 'all' };
+  /** Subtree statistics memoised across scans by entry identity; give the same map every scan. */
+  readonly subtreeCounts?: WeakMap<Entry, SubtreeCounts>;
   readonly signal?: AbortSignal;
 }
 
 export interface ScanOutput {
   readonly snapshot: Snapshot;
-  /** The new cache; the very object passed in (`cache` or the baseline's) when nothing changed. */
+  /**
+   * The new cache: the very object passed in (`cache` or the baseline's) when nothing changed, or
+   * the baseline's cache updated in place after an accelerated scan.
+   */
   readonly cache: Map<string, CacheEntry>;
+  /** False when `cache` holds exactly what it did before the scan. */
+  readonly cacheChanged: boolean;
   readonly rootDevice: bigint | undefined;
   readonly hashedFiles: number;
   readonly hashedBytes: number;
@@ -58,7 +72,7 @@ function absentOutput(): ScanOutput {
     content: undefined, preservesExecutability: false, decomposesUnicode: false,
     directories: 0, files: 0, symbolicLinks: 0, totalFileSize: 0,
   };
-  return { snapshot, cache: new Map(), rootDevice: undefined, hashedFiles: 0, hashedBytes: 0 };
+  return { snapshot, cache: new Map(), cacheChanged: true, rootDevice: undefined, hashedFiles: 0, hashedBytes: 0 };
 }
 
 function rootStat(root: string): BigIntStats | undefined {
@@ -127,9 +141,9 @@ export async function scan(options: ScanOptions): Promise<ScanOutput> {
   const isDirectory = stat.isDirectory();
   const behavior = await probe(options, isDirectory);
   const baseline = usableBaseline(options, behavior, isDirectory);
-  if (baseline !== undefined && baseline.recheckPaths.size === 0) {
+  if (baseline !== undefined && baseline.recheckPaths !== 'all' && baseline.recheckPaths.size === 0) {
     checkEntryCount(baseline.snapshot, options.maxEntryCount);
-    return { snapshot: baseline.snapshot, cache: asMap(baseline.cache), rootDevice: stat.dev, hashedFiles: 0, hashedBytes: 0 };
+    return { snapshot: baseline.snapshot, cache: baseline.cache, cacheChanged: false, rootDevice: stat.dev, hashedFiles: 0, hashedBytes: 0 };
   }
   const settings: WalkSettings = {
     root: options.root,
@@ -141,7 +155,9 @@ export async function scan(options: ScanOptions): Promise<ScanOutput> {
     maxEntryCount: options.maxEntryCount,
     cache: options.cache,
     newHasher: await createHasherFactory(options.hash),
-    baseline: baseline === undefined ? undefined : { cache: baseline.cache, dirty: dirtySet(baseline.recheckPaths) },
+    baseline: baseline === undefined ? undefined
+      : { cache: baseline.cache, dirty: baseline.recheckPaths === 'all' ? 'all' : dirtySet(baseline.recheckPaths) },
+    subtreeCounts: options.subtreeCounts,
     signal: options.signal,
   };
   const walker = new TreeWalker(settings);
@@ -149,9 +165,11 @@ export async function scan(options: ScanOptions): Promise<ScanOutput> {
     ? await walker.scanRoot(baseline?.snapshot.content)
     : await walker.scanRootFile(stat);
   const snapshot: Snapshot = { content, ...behavior, ...walker.statistics() };
+  const { cache, changed } = walker.finishCache(asMap);
   return {
     snapshot,
-    cache: walker.finishCache(asMap),
+    cache,
+    cacheChanged: changed,
     rootDevice: stat.dev,
     hashedFiles: walker.hashedFiles,
     hashedBytes: walker.hashedBytes,

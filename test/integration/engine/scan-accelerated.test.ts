@@ -87,8 +87,9 @@ describe('accelerated scans (sync-semantics §2.9)', () => {
     for (let round = 0; round < 4; round++) {
       const recheckPaths = randomEdits(dir, next, 6);
       expect(recheckPaths.size).toBeGreaterThan(0);
-      const accelerated = await scanTree(dir, { cache: previous.cache, baseline: { snapshot: previous.snapshot, cache: previous.cache, recheckPaths } });
+      // The full scan first: the accelerated one updates the previous cache in place.
       const full = await scanTree(dir, { cache: previous.cache });
+      const accelerated = await scanTree(dir, { cache: previous.cache, baseline: { snapshot: previous.snapshot, cache: previous.cache, recheckPaths } });
       expectSameScan(accelerated, full);
       // Acceleration did less work than the full scan would do from scratch.
       expect(accelerated.hashedFiles).toBeLessThanOrEqual(full.hashedFiles);
@@ -96,6 +97,31 @@ describe('accelerated scans (sync-semantics §2.9)', () => {
       previous = accelerated;
     }
     expect(changedRounds).toBeGreaterThan(0);
+  });
+
+  it.each([6, 7])('a full scan against a baseline equals a plain full scan and shares unchanged subtrees (seed %i)', async (seed) => {
+    const next = random(seed);
+    let previous = await scanTree(dir);
+    for (let round = 0; round < 3; round++) {
+      randomEdits(dir, next, 4);
+      const plain = await scanTree(dir, { cache: previous.cache });
+      const before = previous.snapshot.content;
+      const full = await scanTree(dir, { cache: previous.cache, baseline: { snapshot: previous.snapshot, cache: previous.cache, recheckPaths: 'all' } });
+      expectSameScan(full, plain);
+      expect(full.cache).toBe(previous.cache);
+      // Every directory equal to its baseline is the baseline's object.
+      const content = full.snapshot.content;
+      if (content?.kind === 'directory' && before?.kind === 'directory') {
+        for (const [name, entry] of content.contents) {
+          const old = before.contents.get(name);
+          if (old !== undefined && isDeepStrictEqual(entry, old)) expect(entry).toBe(old);
+        }
+      }
+      previous = full;
+    }
+    const again = await scanTree(dir, { cache: previous.cache, baseline: { snapshot: previous.snapshot, cache: previous.cache, recheckPaths: 'all' } });
+    expect(again.snapshot.content).toBe(previous.snapshot.content);
+    expect(again.cacheChanged).toBe(false);
   });
 
   it('returns the baseline itself when nothing needs re-checking', async () => {

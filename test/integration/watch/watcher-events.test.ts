@@ -105,6 +105,36 @@ describe('TreeWatcher events', () => {
     expect([...h.seen].filter((p) => p.startsWith('ignored/') || p.includes('node_modules/'))).toEqual([]);
   });
 
+  it('follows directories replaced in place or moved in from outside the root', async () => {
+    const root = await temp('mt-watch-');
+    const outside = await temp('mt-watch-outside-');
+    await tree(root, ['sub/old.txt']);
+    await tree(outside, ['incoming/deep/x.txt']);
+    const h = await start(root);
+    await rm(path.join(root, 'sub'), { recursive: true });
+    await mkdir(path.join(root, 'sub'));
+    await rename(path.join(outside, 'incoming'), path.join(root, 'incoming'));
+    await eventually(async () => {
+      await appendFile(path.join(root, 'sub/new.txt'), 'x');
+      await appendFile(path.join(root, 'incoming/deep/x.txt'), 'x');
+      const seen = h.collect();
+      expect(seen, h.status()).toContain('sub/new.txt');
+      expect(seen, h.status()).toContain('incoming/deep/x.txt');
+    }, { intervalMs: 50 });
+  });
+
+  it('reports paths through one native recursive watch where the platform offers it', async () => {
+    const root = await temp('mt-watch-');
+    await tree(root, ['a/b/file.txt', 'skip/inner.txt']);
+    const h = await start(root, { nativeRecursive: true, pruneDirectory: (p) => p === 'skip' });
+    await eventually(async () => {
+      await appendFile(path.join(root, 'skip/inner.txt'), 'x');
+      await appendFile(path.join(root, 'a/b/file.txt'), 'x');
+      expect(h.collect(), h.status()).toContain('a/b/file.txt');
+    }, { intervalMs: 50 });
+    expect([...h.seen].filter((p) => p.startsWith('skip/'))).toEqual([]);
+  });
+
   it('collapses more than MAX_PENDING_PATHS pending paths into overflow', async () => {
     const root = await temp('mt-watch-');
     const h = await start(root);

@@ -1,0 +1,79 @@
+import type { Duplex } from 'node:stream';
+import { MessageWriter } from '../../wire/messages.js';
+import type { DeltaReceiver, Transmission } from '../endpoint.js';
+import { encodeTransmission } from './transmission.js';
+
+/** Largest message on a transfer stream: a 64 KiB data operation plus framing. */
+export const TRANSFER_MESSAGE_LIMIT = 128 * 1024;
+
+export interface ProxyReceiverOptions {
+  /** Opens the transfer stream. */
+  open(): Duplex & { readonly id: number };
+  /** The 'receive' request naming the stream; resolves when the agent's receiver finished. */
+  request(stream: number): Promise<void>;
+  /** Rejects when the connection is gone. */
+  readonly lost: Promise<never>;
+  /** Maps a failure to the endpoint's view of it (the connection failure, when there is one). */
+  translate(error: unknown): Promise<unknown>;
+  onFinish(): void;
+}
+
+interface Transfer {
+  readonly stream: Duplex;
+  readonly writer: MessageWriter;
+  readonly done: Promise<void>;
+  readonly failed: Promise<never>;
+  /** Why the agent's side failed, once it did (a better answer than "the stream closed"). */
+  remoteError: unknown;
+}
+
+/**
+ * The DeltaReceiver of a remote stage plan: forwards each Transmission as one message on a
+ * stream of its own to the agent's receiver. Awaiting write() waits for stream credit, so a
+ * slow agent slows the sender (end-to-end back-pressure). finish() ends the stream and waits
+ * for the agent's receiver to finish; a failed 'receive' request rejects the next write.
+ */
+export class ProxyReceiver implements DeltaReceiver {
+  private transfer: Transfer | undefined;
+
+  constructor(private readonly options: ProxyReceiverOptions) {}
+
+  async write(transmission: Transmission): Promise<void> {
+    const transfer = this.transfer ?? this.start();
+    try {
+      await Promise.race([transfer.writer.write(encodeTransmission(transmission)), transfer.failed, this.options.lost]);
+    } catch (error) {
+      throw await this.failure(transfer, error);
+    }
+  }
+
+  async finish(): Promise<void> {
+    const transfer = this.transfer ?? this.start();
+    try {
+      await Promise.race([transfer.writer.end(), transfer.failed, this.options.lost]);
+      await transfer.done;
+    } catch (error) {
+      throw await this.failure(transfer, error);
+    } finally {
+      this.options.onFinish();
+    }
+  }
+
+  private start(): Transfer {
+    const stream = this.options.open();
+    const done = this.options.request(stream.id);
+    const failed = done.then(() => new Promise<never>(() => undefined));
+    failed.catch(() => undefined);
+    const transfer: Transfer = { stream, writer: new MessageWriter(stream), done, failed, remoteError: undefined };
+    done.catch((error: unknown) => { transfer.remoteError = error; });
+    this.transfer = transfer;
+    return transfer;
+  }
+
+  /** The connection failure, else the agent's reason, else the local error. */
+  private async failure(transfer: Transfer, error: unknown): Promise<unknown> {
+    transfer.stream.destroy();
+    const translated = await this.options.translate(error);
+    return translated !== error ? translated : (transfer.remoteError ?? error);
+  }
+}

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { duplexPair } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MutagenError } from '../../../src/base/errors.js';
+import { INITIAL_STREAM_CREDIT } from '../../../src/wire/frame.js';
+import type { WireStream } from '../../../src/wire/multiplexer.js';
+import { Multiplexer } from '../../../src/wire/multiplexer.js';
+import { eventually } from '../../helpers/eventually.js';
+import { carrierOf, errorOf, muxPair, readAll, text, writeRandom } from './pair.js';
+
+const never = new AbortController().signal;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function pair(...args: Parameters<typeof muxPair>): ReturnType<typeof muxPair> {
+  const created = muxPair(...args);
+  cleanups.push(created.close);
+  return created;
+}
+
+describe('Multiplexer streams', () => {
+  it('opens streams both ways with client-odd and server-even ids', async () => {
+    const { client, server } = pair();
+    const c1 = client.open();
+    const c3 = client.open();
+    const s2 = server.open();
+    expect([c1.id, c3.id, s2.id]).toEqual([1, 3, 2]);
+    c1.end('one');
+    c3.end('three');
+    s2.end('two');
+    const [a, b, c] = [await server.accept(never), await server.accept(never), await client.accept(never)];
+    expect([a.id, b.id, c.id]).toEqual([1, 3, 2]);
+    expect(await Promise.all([text(a), text(b), text(c)])).toEqual(['one', 'three', 'two']);
+  });
+
+  it('half-closes each direction independently', async () => {
+    const { client, server } = pair();
+    const local = client.open();
+    local.end('request');
+    const remote = await server.accept(never);
+    expect(await text(remote)).toBe('request');
+    // The client's write side is closed, yet the server can still answer.
+    remote.end('response');
+    expect(await text(local)).toBe('response');
+    await eventually(() => expect(local.destroyed && remote.destroyed).toBe(true));
+  });
+
+  it('carries a reset with code, message and hint to the peer', async () => {
+    const { client, server } = pair();
+    const local = client.open();
+    local.write('x');
+    const remote = await server.accept(never);
+    const failed = errorOf(remote);
+    local.destroy(new MutagenError('MUTAGEN_STAGING', 'disk full', { hint: 'Free some space.' }));
+    const error = await failed;
+    expect(error).toBeInstanceOf(MutagenError);
+    expect([(error as MutagenError).code, error.message, (error as MutagenError).hint]).toEqual(['MUTAGEN_STAGING', 'disk full', 'Free some space.']);
+    // And back the other way.
+    const other = server.open();
+    const mirror = await client.accept(never);
+    const mirrored = errorOf(mirror);
+    other.destroy(new MutagenError('MUTAGEN_SCAN', 'gone'));
+    expect(await mirrored).toMatchObject({ code: 'MUTAGEN_SCAN', message: 'gone' });
+  });
+
+  it('resets without an error as a cancellation', async () => {
+    const { client, server } = pair();
+    const local = client.open();
+    local.write('x');
+    const remote = await server.accept(never);
+    const failed = errorOf(remote);
+    local.destroy();
+    expect(await failed).toMatchObject({ code: 'MUTAGEN_CANCELLED' });
+  });
+
+  it.each(['none', 'deflate'] as const)('moves 64 MiB byte-identical (compression %s)', async (compression) => {
+    const { client, server } = pair({ compression });
+    const local = client.open();
+    const sent = writeRandom(local, 64 * 1024 * 1024);
+    const remote = await server.accept(never);
+    const received = await readAll(remote);
+    expect(received).toEqual({ bytes: 64 * 1024 * 1024, sha256: await sent });
+  }, 120_000);
+
+  it('stops a writer whose reader does not read, without blocking other streams', async () => {
+    const { client, server } = pair();
+    const slow = client.open();
+    let acknowledged = 0;
+    const chunk = Buffer.alloc(16 * 1024, 1);
+    const writeLoop = (async (): Promise<void> => {
+      for (let i = 0; i < 64; i++) {  // 1 MiB, four times the credit
+        await new Promise<void>((resolve, reject) => slow.write(chunk, (error) => (error ? reject(error) : resolve())));
+        acknowledged += chunk.length;
+      }
+      slow.end();
+    })();
+    const slowRemote = await server.accept(never);
+    slowRemote.pause();
+    // The receiver buffers exactly the credit, and the writer makes no further progress.
+    await eventually(() => expect(slowRemote.readableLength).toBe(INITIAL_STREAM_CREDIT));
+    expect(acknowledged).toBeLessThanOrEqual(INITIAL_STREAM_CREDIT + chunk.length);
+    // Another stream flows freely meanwhile.
+    const fast = client.open();
+    const sent = writeRandom(fast, 4 * 1024 * 1024);
+    const fastRemote = await server.accept(never);
+    expect((await readAll(fastRemote)).sha256).toBe(await sent);
+    expect(slowRemote.readableLength).toBe(INITIAL_STREAM_CREDIT);
+    expect(acknowledged).toBeLessThanOrEqual(INITIAL_STREAM_CREDIT + chunk.length);
+    // Reading resumes the writer until everything arrived.
+    slowRemote.resume();
+    const all = await readAll(slowRemote);
+    await writeLoop;
+    expect(all.bytes).toBe(64 * chunk.length);
+    expect(all.sha256).toBe(createHash('sha256').update(Buffer.alloc(64 * chunk.length, 1)).digest('hex'));
+  });
+
+  it('ends every stream with "connection closed" when the carrier ends', async () => {
+    const [a, b] = duplexPair();
+    const client = new Multiplexer(carrierOf(a), { role: 'client' });
+    const stream = client.open();
+    const failed = errorOf(stream);
+    const waiting = client.accept(never);
+    b.end();
+    expect(await client.closed).toBeUndefined();
+    expect(await failed).toMatchObject({ code: 'MUTAGEN_TRANSPORT', message: 'connection closed' });
+    await expect(waiting).rejects.toMatchObject({ code: 'MUTAGEN_TRANSPORT', message: 'connection closed' });
+    expect(() => client.open()).toThrow(expect.objectContaining({ code: 'MUTAGEN_PROTOCOL' }) as Error);
+    await client.close();
+    b.destroy();
+  });
+
+  it('reports a carrier failure as the cause', async () => {
+    const [a, b] = duplexPair();
+    const client = new Multiplexer(carrierOf(a), { role: 'client' });
+    const stream = client.open();
+    const failed = errorOf(stream);
+    a.destroy(new Error('EPIPE: broken pipe'));
+    const error = await client.closed;
+    expect(error).toMatchObject({ code: 'MUTAGEN_TRANSPORT', message: 'connection failed: EPIPE: broken pipe' });
+    expect(await failed).toBe(error);
+    b.destroy();
+  });
+
+  it('close() is idempotent, destroys streams with its error and lets the peer see EOF', async () => {
+    const { client, server } = pair();
+    const stream = client.open();
+    stream.write('hi');
+    const remote = await server.accept(never);
+    const remoteFailed = errorOf(remote);
+    const failed = errorOf(stream);
+    await Promise.all([client.close(), client.close()]);
+    expect(await client.closed).toBeUndefined();
+    expect(await failed).toMatchObject({ code: 'MUTAGEN_TRANSPORT' });
+    expect(await server.closed).toBeUndefined();
+    expect(await remoteFailed).toMatchObject({ code: 'MUTAGEN_TRANSPORT', message: 'connection closed' });
+  });
+
+  it('rejects accept() when its signal aborts', async () => {
+    const { client } = pair();
+    const abort = new AbortController();
+    const waiting = client.accept(abort.signal);
+    abort.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'MUTAGEN_CANCELLED' });
+  });
+
+  it('counts carrier bytes', async () => {
+    const { client, server } = pair();
+    const stream = client.open();
+    stream.end(Buffer.alloc(1000));
+    const remote = await server.accept(never);
+    await readAll(remote);
+    expect(client.bytesWritten).toBeGreaterThan(1000);
+    expect(server.bytesRead).toBe(client.bytesWritten);
+  });
+
+  it('keeps stream order under many concurrent streams', async () => {
+    const { client, server } = pair();
+    const count = 200;
+    const senders = Array.from({ length: count }, (_, i) => {
+      const stream = client.open();
+      return writeRandom(stream, 1000 + i * 997, 4096);
+    });
+    const received: Promise<{ id: number; sha256: string }>[] = [];
+    for (let i = 0; i < count; i++) {
+      const stream: WireStream = await server.accept(never);
+      received.push(readAll(stream).then((r) => ({ id: stream.id, sha256: r.sha256 })));
+    }
+    const results = await Promise.all(received);
+    const hashes = await Promise.all(senders);
+    expect(results.map((r) => r.sha256)).toEqual(hashes);
+    expect(results.map((r) => r.id)).toEqual(Array.from({ length: count }, (_, i) => 2 * i + 1));
+  });
+});
