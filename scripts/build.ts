@@ -43,6 +43,8 @@ function options(entry: string, outfile: string, version: string): BuildOptions 
     platform: 'node',
     target: 'node20',
     packages: 'bundle',
+    // ssh2's optional native add-ons (loaded inside try/catch, with JS fallbacks) stay out.
+    external: ['*.node', 'cpu-features'],
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
@@ -62,6 +64,8 @@ function agentOptions(outfile: string, version: string): BuildOptions & { metafi
     platform: 'node',
     target: 'node18',
     packages: 'bundle',
+    // ssh2's optional native add-ons (loaded inside try/catch, with JS fallbacks) stay out.
+    external: ['*.node', 'cpu-features'],
     metafile: true,
     logLevel: 'warning',
     banner: { js: `#!/usr/bin/env node\n${ESM_SHIMS}` },

@@ -2,9 +2,10 @@ import { whenAborted } from '../base/abort.js';
 import { DisposableStore } from '../base/disposable.js';
 import { errorMessage, MutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
-import { SyncManager } from '../sync/manager.js';
+import { SyncManager, type RemoteConnector } from '../sync/manager.js';
 import { startDaemon } from './daemon.js';
 import { LogFile } from './log-file.js';
+import { createRemoteEndpoints } from './remote.js';
 import { daemonPaths, ensureDaemonDirectories } from './paths.js';
 import { VERSION } from './rpc.js';
 
@@ -30,8 +31,8 @@ function logLevel(text: string | undefined): LogLevel {
   }
 }
 
-async function createSyncManager(dataDirectory: string, logger: Logger): Promise<SyncManager> {
-  const manager = new SyncManager({ dataDirectory, logger, version: VERSION });
+async function createSyncManager(dataDirectory: string, logger: Logger, remote: RemoteConnector): Promise<SyncManager> {
+  const manager = new SyncManager({ dataDirectory, logger, version: VERSION, remote });
   try {
     // Records that fail to load are logged by the manager and kept on disk (cli spec §10.3).
     await manager.initialize();
@@ -63,11 +64,14 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
     process.off('uncaughtException', onUnexpected);
     process.off('unhandledRejection', onUnexpected);
   });
+  // Registered before the daemon, so it closes after the sessions that use its connections.
+  const remote = createRemoteEndpoints({ dataDirectory: options.dataDirectory, logger, logLevel: level });
+  store.addFunction(() => remote.close());
   try {
     const daemon = await startDaemon({
       paths,
       logger,
-      createSync: () => createSyncManager(options.dataDirectory, logger.child('sync')),
+      createSync: () => createSyncManager(options.dataDirectory, logger.child('sync'), remote.connector),
     }).catch((error: unknown) => {
       // A background daemon's stderr goes nowhere: the log file must say why it did not start.
       logger.error('unable to start', { error: errorMessage(error) });

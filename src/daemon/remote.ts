@@ -1,0 +1,54 @@
+import os from 'node:os';
+import { MutagenError } from '../base/errors.js';
+import type { Logger, LogLevel } from '../base/logger.js';
+import type { EndpointUrl } from '../model/url.js';
+import { createAgentConnector } from '../agent/connector.js';
+import { AgentDialer } from '../agent/dial.js';
+import { DockerTransport } from '../agent/transport/docker/transport.js';
+import { SshConnectionPool, SshTransport } from '../agent/transport/ssh/transport.js';
+import type { Transport } from '../agent/transport/transport.js';
+import type { RemoteConnector } from '../sync/manager.js';
+import type { Prompter } from '../sync/service.js';
+
+export interface RemoteEndpoints {
+  readonly connector: RemoteConnector;
+  /** Closes pooled SSH connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The daemon's protocol table for non-local URLs (ARCHITECTURE §4.1): ssh → SshTransport over a
+ * per-daemon connection pool, docker → DockerTransport with the environment captured in the URL;
+ * both dial a synchronizer agent and return a RemoteEndpoint. ~/.ssh and ~/.docker are the
+ * daemon's HOME (the CLI that autostarts the daemon passes its environment on).
+ */
+export function createRemoteEndpoints(options: { readonly dataDirectory: string; readonly logger: Logger; readonly logLevel: LogLevel }): RemoteEndpoints {
+  const logger = options.logger.child('remote');
+  const pool = new SshConnectionPool({ logger: logger.child('ssh') });
+  const dialer = new AgentDialer({ logger: logger.child('agent'), localDataDirectory: options.dataDirectory, agentLogLevel: options.logLevel });
+  const transportFor = (url: EndpointUrl, prompter: Prompter | undefined, signal: AbortSignal): Promise<Transport> => {
+    const home = os.homedir();
+    switch (url.protocol) {
+      case 'ssh':
+        if (url.host === undefined) throw new MutagenError('MUTAGEN_INVALID_URL', 'ssh URL without a host');
+        return SshTransport.connect(
+          { host: url.host, ...(url.user === undefined ? {} : { user: url.user }), ...(url.port === undefined ? {} : { port: url.port }) },
+          { home, pool, logger: logger.child('ssh'), ...(prompter === undefined ? {} : { prompter }) },
+          signal,
+        );
+      case 'docker':
+        if (url.host === undefined) throw new MutagenError('MUTAGEN_INVALID_URL', 'docker URL without a container');
+        return DockerTransport.connect(
+          { container: url.host, ...(url.user === undefined ? {} : { user: url.user }), environment: url.environment ?? {} },
+          { home, logger: logger.child('docker'), ...(prompter === undefined ? {} : { prompter }) },
+          signal,
+        );
+      case 'local':
+        throw new MutagenError('MUTAGEN_INTERNAL', 'local URLs do not need a transport');
+    }
+  };
+  return {
+    connector: createAgentConnector({ transportFor, dialer, logger }),
+    close: () => pool.close(),
+  };
+}
