@@ -10,9 +10,28 @@ export function cancelledError(): MutagenError {
   return new MutagenError('MUTAGEN_CANCELLED', 'operation cancelled');
 }
 
-/** A signal that aborts when any of the inputs does. */
+/**
+ * A signal that aborts when any of the inputs does. AbortSignal.any arrived in Node 20.3; the
+ * agent also runs on Node 18, so older runtimes get a listener-based equivalent.
+ */
 export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+  const inputs = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(inputs);
+  const controller = new AbortController();
+  const already = inputs.find((s) => s.aborted);
+  if (already !== undefined) {
+    controller.abort(already.reason);
+    return controller.signal;
+  }
+  const listeners = inputs.map((input) => {
+    const listener = (): void => {
+      for (const [other, l] of listeners) other.removeEventListener('abort', l);
+      controller.abort(input.reason);
+    };
+    input.addEventListener('abort', listener, { once: true });
+    return [input, listener] as const;
+  });
+  return controller.signal;
 }
 
 /** Resolves when `signal` aborts (never rejects). */

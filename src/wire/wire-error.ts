@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../base/errors.js';
-import { isAbortError, MutagenError } from '../base/errors.js';
+import { ERROR_CODES, isAbortError, MutagenError } from '../base/errors.js';
 
 /** An error as it crosses the wire: code, message and hint, never a stack. */
 export interface WireError {
@@ -13,15 +13,7 @@ export interface WireError {
 export const MAX_WIRE_ERROR_TEXT = 8_192;
 
 /** Codes a peer may send. Others (from a newer peer) arrive as MUTAGEN_ENDPOINT. */
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'MUTAGEN_INTERNAL', 'MUTAGEN_CANCELLED', 'MUTAGEN_INVALID_ARGUMENT', 'MUTAGEN_INVALID_URL', 'MUTAGEN_INVALID_NAME',
-  'MUTAGEN_INVALID_LABEL', 'MUTAGEN_INVALID_SELECTION', 'MUTAGEN_INVALID_CONFIGURATION', 'MUTAGEN_INVALID_IGNORE',
-  'MUTAGEN_CONFIG', 'MUTAGEN_NOT_FOUND', 'MUTAGEN_SESSION_PAUSED', 'MUTAGEN_SESSION_UNAVAILABLE', 'MUTAGEN_SESSION_FAILED',
-  'MUTAGEN_DAEMON_UNREACHABLE', 'MUTAGEN_DAEMON_LOCKED', 'MUTAGEN_VERSION_MISMATCH', 'MUTAGEN_PROTOCOL',
-  'MUTAGEN_TRANSPORT', 'MUTAGEN_HOST_KEY', 'MUTAGEN_AUTHENTICATION', 'MUTAGEN_AGENT', 'MUTAGEN_ENDPOINT',
-  'MUTAGEN_SCAN_RETRY', 'MUTAGEN_SCAN', 'MUTAGEN_STAGING', 'MUTAGEN_TRANSITION', 'MUTAGEN_ARCHIVE',
-  'MUTAGEN_CORRUPT_RECORD', 'MUTAGEN_PROJECT', 'MUTAGEN_HOOK_FAILED', 'MUTAGEN_UNSUPPORTED',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
 
 function isErrorCode(code: string): code is ErrorCode {
   return KNOWN_CODES.has(code);

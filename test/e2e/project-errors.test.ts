@@ -84,7 +84,7 @@ describe('failures while starting', () => {
   });
 
   it('stops at a session the daemon cannot create, keeping the ones it made until terminate', async () => {
-    const root = await project('sync:\n  good:\n    alpha: ./a\n    beta: ./b\n  bad:\n    alpha: ./c\n    beta: somehost.invalid:/srv\nforward:\n  web:\n    source: tcp:localhost:18080\n    destination: tcp:localhost:80\n');
+    const root = await project('sync:\n  good:\n    alpha: ./a\n    beta: ./b\n  bad:\n    alpha: ./c\n    beta: 127.0.0.1:1:/srv\nforward:\n  web:\n    source: tcp:localhost:18080\n    destination: tcp:localhost:80\n');
     const result = await mutagen(root, 'project', 'start');
     const stderr = fails(result);
     expect(stderr).toContain('Warning: create forward:web skipped: forwarding is not available yet\n');

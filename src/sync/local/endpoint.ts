@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { raceAbort, sleep } from '../../base/abort.js';
+import { anySignal, raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
 import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
@@ -99,7 +99,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async poll(signal: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([signal, this.shutdownController.signal]);
+    const stop = anySignal([signal, this.shutdownController.signal]);
     // A listener added to an already-aborted signal never fires: check first.
     stop.throwIfAborted();
     if (this.config.watchMode === 'no-watch') {

@@ -1,3 +1,4 @@
+import { anySignal } from '../../base/abort.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
@@ -129,7 +130,7 @@ export class RemoteEndpoint implements Endpoint {
 
   async supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void> {
     this.assertUsable();
-    const stop = AbortSignal.any([signal, this.shutdownController.signal]);
+    const stop = anySignal([signal, this.shutdownController.signal]);
     const stream = this.mux.open();
     const result = this.call('supply', encodeSupply(stream.id, request.paths, request.signatures), signal, () => undefined, 'supply result');
     // Only a failure of the request interrupts reading; its success may overtake the data.
@@ -187,7 +188,7 @@ export class RemoteEndpoint implements Endpoint {
   /** One request: rejects with the connection failure if there is one, parses the result. */
   private async call<T>(method: string, params: unknown, signal: AbortSignal, parse: (value: unknown) => T, what: string): Promise<T> {
     this.assertUsable();
-    const stop = AbortSignal.any([signal, this.shutdownController.signal]);
+    const stop = anySignal([signal, this.shutdownController.signal]);
     let value: unknown;
     try {
       value = await Promise.race([this.channel.request(method, params, stop), this.lost]);

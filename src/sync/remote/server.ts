@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { whenAborted } from '../../base/abort.js';
+import { anySignal, whenAborted } from '../../base/abort.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
 import { Channel } from '../../wire/channel.js';
@@ -43,11 +43,11 @@ class SyncServer {
   constructor(private readonly mux: Multiplexer, private readonly options: SyncServerOptions) {}
 
   async run(signal: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([signal, this.stop.signal]);
+    const stop = anySignal([signal, this.stop.signal]);
     void this.acceptStreams(stop);
     let stream;
     try {
-      stream = await this.streams.take(CHANNEL_STREAM_ID, AbortSignal.any([stop, AbortSignal.timeout(60_000)]));
+      stream = await this.streams.take(CHANNEL_STREAM_ID, anySignal([stop, AbortSignal.timeout(60_000)]));
     } catch (error) {
       this.options.logger.debug('no endpoint channel', { error: errorMessage(error) });
       return;

@@ -1,3 +1,4 @@
+import { anySignal } from '../../base/abort.js';
 import { MutagenError } from '../../base/errors.js';
 import type { WireStream } from '../../wire/multiplexer.js';
 
@@ -37,7 +38,7 @@ export class StreamRegistry {
     }
     if (this.error !== undefined) return Promise.reject(this.error);
     if (this.waiters.has(id)) return Promise.reject(new MutagenError('MUTAGEN_PROTOCOL', `stream ${id} claimed twice`));
-    const stop = AbortSignal.any([signal, AbortSignal.timeout(STREAM_WAIT_MS)]);
+    const stop = anySignal([signal, AbortSignal.timeout(STREAM_WAIT_MS)]);
     return new Promise<WireStream>((resolve, reject) => {
       const onAbort = (): void => {
         this.waiters.delete(id);

@@ -146,13 +146,13 @@ afterCreate:
   - echo never
 sync:
   good: { alpha: ./good-a, beta: ./good-b }
-  bad: { alpha: ./bad-a, beta: "somehost.invalid:/srv/x" }
+  bad: { alpha: ./bad-a, beta: "127.0.0.1:1:/srv/x" }
 forward:
   web: { source: "tcp:localhost:18080", destination: "tcp:localhost:80" }
 `);
     const outcome = applied(await startProject(project.environment({}), { paused: false, dryRun: false, concurrency: 1 }));
     expect(outcome.result.failures.map((failure) => [failure.title, failure.error instanceof MutagenError ? failure.error.message : failure.error]))
-      .toEqual([['create sync:bad', 'unable to create synchronization session (bad): unable to connect to beta: ssh endpoints are not available yet']]);
+      .toEqual([['create sync:bad', 'unable to create synchronization session (bad): unable to connect to beta: ssh endpoints are not available in this process']]);
     expect(outcome.result.done.map((task) => task.title)).toEqual(['create sync:good']);
     expect(outcome.result.skipped).toEqual([{ title: 'create forward:web', reason: 'forwarding is not available yet' }]);
     expect(outcome.result.notRun).toEqual(['hook afterCreate']);
