@@ -1,9 +1,12 @@
 /**
  * Micro-benchmark of src/wire: pushes bytes through one WireStream between two multiplexers over
- * an in-memory node:stream duplexPair, with and without deflate. Prints MB/s; asserts nothing.
+ * an in-memory node:stream duplexPair, with and without deflate. Prints MB/s and the bytes that
+ * crossed the carrier; asserts nothing. "source text" is TypeScript's own compiler source from
+ * node_modules (real code, ~4.3:1 at deflate level 1), "text" a synthetic word soup.
  *   npx tsx scripts/bench-wire.ts [MiB=512]
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { duplexPair } from 'node:stream';
 import type { Writable } from 'node:stream';
 import type { Compression } from '../src/wire/compression.js';
@@ -24,6 +27,13 @@ function textChunk(size: number): Buffer {
     length += word.length + 1;
   }
   return Buffer.from(parts.join('').slice(0, size));
+}
+
+function sourceTextChunk(size: number): Buffer | undefined {
+  const path = new URL('../node_modules/typescript/lib/typescript.js', import.meta.url);
+  if (!existsSync(path)) return undefined;
+  const source = readFileSync(path);
+  return source.length >= size ? source.subarray(0, size) : undefined;
 }
 
 async function writeAll(stream: Writable, chunk: Buffer, total: number): Promise<void> {
@@ -48,7 +58,7 @@ async function run(label: string, compression: Compression, chunk: Buffer, total
   await writing;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (received !== total) throw new Error(`received ${received} of ${total} bytes`);
-  const ratio = compression === 'none' ? '' : `  (carrier ${(carrierBytes / MIB).toFixed(1)} MiB)`;
+  const ratio = `  (carrier ${(carrierBytes / MIB).toFixed(1)} MiB)`;
   console.log(`${label.padEnd(28)} ${(total / MIB).toFixed(0).padStart(5)} MiB  ${(total / 1e6 / seconds).toFixed(0).padStart(6)} MB/s${ratio}`);
   await Promise.all([client.close(), server.close()]);
 }
@@ -58,9 +68,11 @@ async function main(): Promise<void> {
   const total = mib * MIB;
   const random = randomBytes(MIB);
   const text = textChunk(MIB);
+  const source = sourceTextChunk(8 * MIB);
   await run('none, random data', 'none', random, total);
   await run('deflate, text data', 'deflate', text, total);
-  await run('deflate, random data', 'deflate', random, Math.min(total, 256 * MIB));
+  if (source !== undefined) await run('deflate, source text', 'deflate', source, total);
+  await run('deflate, random data', 'deflate', random, total);
 }
 
 main().catch((error: unknown) => {

@@ -53,7 +53,7 @@ export function createAgentConnector(options: AgentConnectorOptions): RemoteConn
         root: request.url.path,
         configuration: request.configuration,
         readOnly: request.readOnly,
-      }, { logger, owned: resources }, signal);
+      }, { logger, owned: resources, diagnostics: () => owned.process.stderr() }, signal);
     } catch (error) {
       await resources.close();
       throw wrapError(`unable to start the endpoint on ${transport.description}`, error);

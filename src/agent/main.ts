@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { errorMessage, isMutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
 import { serveAgent } from './serve.js';
+import { parseSyncWorkerData, serveSyncWorker, type SyncWorkerData } from '../sync/worker/serve.js';
 
 /**
  * Entry of dist/agent.mjs, run on remotes as `node agent.mjs synchronizer|forwarder
@@ -139,4 +141,18 @@ function main(): void {
   run(process.argv.slice(2)).then((code) => process.exit(code), fail);
 }
 
-main();
+/**
+ * The daemon runs this bundle in a worker thread to serve a local endpoint on another core
+ * (SyncManagerOptions.localInWorker): no stdio, no signals, no process.exit. A failure is
+ * rethrown uncaught, which ends the thread and reaches the daemon as the Worker's 'error'.
+ */
+function serveInWorker(data: SyncWorkerData): void {
+  polyfillAbortSignalAny();
+  serveSyncWorker(data, new AbortController().signal).catch((error: unknown) => {
+    setImmediate(() => { throw error; });
+  });
+}
+
+const syncWorker = isMainThread ? undefined : parseSyncWorkerData(workerData);
+if (syncWorker === undefined) main();
+else serveInWorker(syncWorker);

@@ -22,12 +22,18 @@ export interface RemoteEndpoints {
  * both dial a synchronizer agent and return a RemoteEndpoint. ~/.ssh and ~/.docker are the
  * daemon's HOME (the CLI that autostarts the daemon passes its environment on).
  */
-export function createRemoteEndpoints(options: { readonly dataDirectory: string; readonly logger: Logger; readonly logLevel: LogLevel }): RemoteEndpoints {
+export function createRemoteEndpoints(options: {
+  readonly dataDirectory: string;
+  readonly logger: Logger;
+  readonly logLevel: LogLevel;
+  /** Whose ~/.ssh and ~/.docker to use; default os.homedir() at each connect. */
+  readonly home?: string;
+}): RemoteEndpoints {
   const logger = options.logger.child('remote');
   const pool = new SshConnectionPool({ logger: logger.child('ssh') });
   const dialer = new AgentDialer({ logger: logger.child('agent'), localDataDirectory: options.dataDirectory, agentLogLevel: options.logLevel });
   const transportFor = (url: EndpointUrl, prompter: Prompter | undefined, signal: AbortSignal): Promise<Transport> => {
-    const home = os.homedir();
+    const home = options.home ?? os.homedir();
     switch (url.protocol) {
       case 'ssh':
         if (url.host === undefined) throw new MutagenError('MUTAGEN_INVALID_URL', 'ssh URL without a host');

@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { errorMessage, MutagenError, wrapError } from '../base/errors.js';
 import { StateIndex } from '../base/state-index.js';
 import type { Logger } from '../base/logger.js';
@@ -19,6 +20,7 @@ import { LocalEndpoint } from './local/endpoint.js';
 import type { FilesystemBehavior } from './local/probe.js';
 import type { Prompter, SyncService } from './service.js';
 import { RecordStore } from './store.js';
+import { connectWorkerEndpoint } from './worker/connect.js';
 
 export interface SyncManagerOptions {
   readonly dataDirectory: string;
@@ -26,6 +28,12 @@ export interface SyncManagerOptions {
   readonly version: string;
   /** Connects endpoints whose URL is not local (ssh, docker); built by the daemon's composition root. */
   readonly remote?: RemoteConnector;
+  /**
+   * When set, beta of a local↔local session is served from a worker thread running `entry` (the
+   * agent bundle, dist/agent.mjs) over the remote protocol, so both sides scan on their own core.
+   * `onWorker` sees every worker started (tests). Unset: both endpoints in-process.
+   */
+  readonly localInWorker?: { readonly entry: string; readonly onWorker?: (worker: Worker) => void };
 }
 
 /** What a remote connector needs to reach one side of a session. */
@@ -283,6 +291,14 @@ export class SyncManager implements SyncService {
       }, signal);
     }
     const bothLocal = record.alpha.protocol === 'local' && record.beta.protocol === 'local';
+    const inWorker = this.options.localInWorker;
+    if (bothLocal && side === 'beta' && inWorker !== undefined) {
+      return await connectWorkerEndpoint({
+        entry: inWorker.entry, dataDirectory: this.options.dataDirectory, logger,
+        request: { sessionId: record.id, side, root: url.path, configuration, readOnly: false },
+        ...(inWorker.onWorker === undefined ? {} : { onWorker: inWorker.onWorker }),
+      }, signal);
+    }
     try {
       return await LocalEndpoint.connect({
         root: url.path,

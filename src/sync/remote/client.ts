@@ -32,6 +32,8 @@ export interface RemoteEndpointOptions {
   readonly logger: Logger;
   /** Closed with the endpoint (e.g. the agent process). */
   readonly owned?: Disposable;
+  /** What the agent said lately (its stderr tail), quoted when the connection is lost. */
+  readonly diagnostics?: () => string;
 }
 
 /** How long shutdown() waits for the agent to shut its endpoint down (it saves its scan cache). */
@@ -238,7 +240,9 @@ export class RemoteEndpoint implements Endpoint {
 
   private connectionEnded(cause: MutagenError | undefined): void {
     if (this.closing !== undefined || this.failure !== undefined) return;
-    this.fail(new MutagenError('MUTAGEN_TRANSPORT', `connection to agent lost: ${cause === undefined ? 'connection closed' : errorMessage(cause)}`, { cause }));
+    const output = this.options.diagnostics?.().trim() ?? '';
+    const quoted = output === '' ? '' : ` (agent error output: ${output.slice(-1024)})`;
+    this.fail(new MutagenError('MUTAGEN_TRANSPORT', `connection to agent lost: ${cause === undefined ? 'connection closed' : errorMessage(cause)}${quoted}`, { cause }));
   }
 
   private fail(failure: MutagenError): void {

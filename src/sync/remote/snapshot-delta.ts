@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Entry, Snapshot } from '../../model/entry.js';
 import { isDirectoryLike, joinPath } from '../../model/entry.js';
-import { entriesEqual } from '../core/entries.js';
+import { entriesEqual, entryAt } from '../core/entries.js';
 import {
   countNodes, decodeWireEntry, HARD_MAX_NODES, encodeWireEntry, EntryLimits, InvalidMessage, validPath, type WireEntry,
 } from './entry-codec.js';
@@ -71,7 +71,7 @@ export class SnapshotSender {
     let nodes = last.nodes;
     const encoded: (readonly [string, WireEntry | null])[] = [];
     for (const [path, entry] of replacements) {
-      nodes += countNodes(entry) - countNodes(entryAtPath(last.snapshot.content, path));
+      nodes += countNodes(entry) - countNodes(entryAt(last.snapshot.content, path));
       encoded.push([path, encodeWireEntry(entry)]);
     }
     this.last = { sequence, snapshot, nodes };
@@ -98,15 +98,6 @@ function wire(snapshot: Snapshot, sequence: number, base: number | null, replace
   };
 }
 
-function entryAtPath(root: Entry | undefined, path: string): Entry | undefined {
-  if (path === '') return root;
-  let current = root;
-  for (const name of path.split('/')) {
-    if (!isDirectoryLike(current)) return undefined;
-    current = current.contents.get(name);
-  }
-  return current;
-}
 
 /** What the daemon holds: the tree of sequence `sequence` and its node count. */
 export interface HeldSnapshot {

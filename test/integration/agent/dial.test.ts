@@ -1,28 +1,18 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
-import { sha256Hex, type AgentBundle } from '../../../src/agent/bundle.js';
+import { sha256Hex } from '../../../src/agent/bundle.js';
 import type { AgentConnection } from '../../../src/agent/dial.js';
 import { resolveEndpointConfiguration, emptySyncConfiguration } from '../../../src/model/configuration.js';
 import { RemoteEndpoint } from '../../../src/sync/remote/client.js';
 import { eventually } from '../../helpers/eventually.js';
-import { makeTempDirectory, useTempDirectories } from '../../helpers/temp.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 import { writeTree } from '../../helpers/tree.js';
-import { agentTestLogger, buildTestAgent, dialerFor, remoteAt } from './fixture.js';
+import { agentTestLogger, useTestAgent, dialerFor, remoteAt } from './fixture.js';
 
-let build: string;
-let bundle: AgentBundle;
-
-beforeAll(async () => {
-  build = await makeTempDirectory('mt-agent-build-');
-  bundle = await buildTestAgent(build);
-});
-
-afterAll(async () => {
-  await rm(build, { recursive: true, force: true });
-});
+const testAgent = useTestAgent();
 
 const temp = useTempDirectories();
 
@@ -43,13 +33,13 @@ describe('agent dial over a local process transport', () => {
   it('installs, handshakes and serves a scan of a home-relative root', async () => {
     const home = await temp('mt-agent-home-');
     await writeTree(path.join(home, 'project'), { 'a.txt': 'alpha', 'dir/b.txt': 'beta' });
-    const remote = remoteAt(home, bundle);
-    const dialer = dialerFor(bundle, await temp('mt-agent-local-'));
+    const remote = remoteAt(home, testAgent());
+    const dialer = dialerFor(testAgent(), await temp('mt-agent-local-'));
     const statuses: string[] = [];
     const connection = await dialer.dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger(), onStatus: (m) => statuses.push(m) }, AbortSignal.timeout(60_000));
-    expect(connection.peer.version).toBe(bundle.version);
-    expect(connection.peer.digest).toBe(bundle.digest);
-    expect(sha256Hex(await readFile(remote.agentPath))).toBe(bundle.digest);
+    expect(connection.peer.version).toBe(testAgent().version);
+    expect(connection.peer.digest).toBe(testAgent().digest);
+    expect(sha256Hex(await readFile(remote.agentPath))).toBe(testAgent().digest);
     expect(statuses).toContain('Installing agent...');
     const configuration = resolveEndpointConfiguration(emptySyncConfiguration(), emptySyncConfiguration());
     const endpoint = await RemoteEndpoint.connect(connection.mux, { sessionId: 'sync_test', side: 'beta', root: '~/project', configuration, readOnly: false }, {
@@ -73,11 +63,11 @@ describe('agent dial over a local process transport', () => {
     await writeTree(path.join(home, 'project'), { 'a.txt': 'alpha' });
     // Preloaded before the agent: removes AbortSignal.any (as on Node < 20.3); prints to stdout on SIGUSR2.
     const strip = 'data:text/javascript,delete AbortSignal.any; process.on("SIGUSR2", () => console.log("stray output"))';
-    const remote = remoteAt(home, bundle, {
+    const remote = remoteAt(home, testAgent(), {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PRELOAD: strip },
       wrapper: ['sh', '-c', 'case "$2" in *agent.mjs) n=$1; shift; exec "$n" --import "$PRELOAD" "$@" ;; esac; exec "$@"', '--'],
     });
-    const connection = await dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
+    const connection = await dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
     process.kill(remote.transport.inner.spawned().at(-1) ?? 0, 'SIGUSR2');
     await eventually(() => expect(connection.process.stderr()).toBe('stray output\n'));
     const configuration = resolveEndpointConfiguration(emptySyncConfiguration(), emptySyncConfiguration());
@@ -92,12 +82,12 @@ describe('agent dial over a local process transport', () => {
   it('reuses an installed agent: the second dial copies nothing', async () => {
     const home = await temp('mt-agent-home-');
     const local = await temp('mt-agent-local-');
-    const first = remoteAt(home, bundle);
-    const connection = await dialerFor(bundle, local).dial(first.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
+    const first = remoteAt(home, testAgent());
+    const connection = await dialerFor(testAgent(), local).dial(first.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
     await connection.close();
     expect(first.transport.copies).toHaveLength(1);
-    const second = remoteAt(home, bundle);
-    const dialer = dialerFor(bundle, local);
+    const second = remoteAt(home, testAgent());
+    const dialer = dialerFor(testAgent(), local);
     const again = await dialer.dial(second.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
     await again.close();
     // Same dialer again: the probe is cached too (only the agent itself starts).
@@ -110,20 +100,20 @@ describe('agent dial over a local process transport', () => {
   it('replaces an agent of another digest and a truncated agent', async () => {
     for (const corrupt of [(b: Buffer) => Buffer.concat([b, Buffer.from('\n// another build\n')]), (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))]) {
       const home = await temp('mt-agent-home-');
-      const remote = remoteAt(home, bundle);
+      const remote = remoteAt(home, testAgent());
       await mkdir(path.dirname(remote.agentPath), { recursive: true });
-      await writeFile(remote.agentPath, corrupt(bundle.content));
-      const connection = await dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
+      await writeFile(remote.agentPath, corrupt(testAgent().content));
+      const connection = await dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
       await connection.close();
       expect(remote.transport.copies).toHaveLength(1);
-      expect(sha256Hex(await readFile(remote.agentPath))).toBe(bundle.digest);
+      expect(sha256Hex(await readFile(remote.agentPath))).toBe(testAgent().digest);
     }
   });
 
   it('reports login-shell noise quoting it, without installing in a loop', async () => {
     const home = await temp('mt-agent-home-');
-    const remote = remoteAt(home, bundle, { wrapper: ['sh', '-c', 'echo "Welcome to the remote"; exec "$@"', '--'] });
-    const error = await rejection(dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000)));
+    const remote = remoteAt(home, testAgent(), { wrapper: ['sh', '-c', 'echo "Welcome to the remote"; exec "$@"', '--'] });
+    const error = await rejection(dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000)));
     expect(error.code).toBe('MUTAGEN_AGENT');
     expect(error.message).toContain('"Welcome to the remote"');
     expect(error.hint).toMatch(/startup files/);
@@ -132,8 +122,8 @@ describe('agent dial over a local process transport', () => {
 
   it('fails clearly when the agent rejects its mode, without reinstalling twice', async () => {
     const home = await temp('mt-agent-home-');
-    const remote = remoteAt(home, bundle);
-    const error = await rejection(dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'forwarder', logger: agentTestLogger() }, AbortSignal.timeout(60_000)));
+    const remote = remoteAt(home, testAgent());
+    const error = await rejection(dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'forwarder', logger: agentTestLogger() }, AbortSignal.timeout(60_000)));
     expect(error.code).toBe('MUTAGEN_AGENT');
     expect(error.message).toMatch(/^unable to handshake with agent process: .*exit status 2.*\(error output: mutagen agent: forwarder mode is not supported by this agent yet\)$/);
     expect(remote.transport.copies).toHaveLength(1);
@@ -142,9 +132,9 @@ describe('agent dial over a local process transport', () => {
   it('kills the agent process when the dial is aborted', async () => {
     const home = await temp('mt-agent-home-');
     // The agent "hangs" before its handshake: the wrapper runs sleep instead of it.
-    const remote = remoteAt(home, bundle, { wrapper: ['sh', '-c', 'case "$2" in *agent.mjs) exec sleep 300 ;; esac; exec "$@"', '--'], closeGraceMs: 200 });
+    const remote = remoteAt(home, testAgent(), { wrapper: ['sh', '-c', 'case "$2" in *agent.mjs) exec sleep 300 ;; esac; exec "$@"', '--'], closeGraceMs: 200 });
     const controller = new AbortController();
-    const dialing = dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, controller.signal);
+    const dialing = dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, controller.signal);
     const pid = await eventually(async () => {
       const last = remote.transport.inner.spawned().at(-1);
       const command = last === undefined ? '' : await readFile(`/proc/${last}/cmdline`, 'utf8').catch(() => '');
@@ -159,8 +149,8 @@ describe('agent dial over a local process transport', () => {
 
   it('closes the connection idempotently and the agent exits when its stdin ends', async () => {
     const home = await temp('mt-agent-home-');
-    const remote = remoteAt(home, bundle);
-    const connection: AgentConnection = await dialerFor(bundle, await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger(), compression: 'none' }, AbortSignal.timeout(60_000));
+    const remote = remoteAt(home, testAgent());
+    const connection: AgentConnection = await dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger(), compression: 'none' }, AbortSignal.timeout(60_000));
     expect(connection.peer.compression).toContain('none');
     await Promise.all([connection.close(), connection.close()]);
     const exit = await connection.process.exit;

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
+import { makeTempDirectory } from '../../helpers/temp.js';
 import path from 'node:path';
 import { buildAgent } from '../../../scripts/build.js';
 import { Logger, parseLogLevel, silentLogger } from '../../../src/base/logger.js';
@@ -22,6 +24,26 @@ export function agentTestLogger(): Logger {
 export async function buildTestAgent(directory: string): Promise<AgentBundle> {
   const outfile = await buildAgent({ outfile: path.join(directory, 'agent.mjs') });
   return loadAgentBundle({ path: outfile });
+}
+
+/**
+ * Builds the agent once for a test file (beforeAll) into a temp directory removed afterwards;
+ * the returned function gives the bundle inside tests.
+ */
+export function useTestAgent(): () => AgentBundle {
+  let build: string | undefined;
+  let bundle: AgentBundle | undefined;
+  beforeAll(async () => {
+    build = await makeTempDirectory('mt-agent-build-');
+    bundle = await buildTestAgent(build);
+  });
+  afterAll(async () => {
+    if (build !== undefined) await rm(build, { recursive: true, force: true });
+  });
+  return () => {
+    if (bundle === undefined) throw new Error('the test agent is built in beforeAll');
+    return bundle;
+  };
 }
 
 /** A Transport wrapper that records what passes through (to prove reuse: no copy). */

@@ -1,28 +1,17 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentBundle } from '../../../src/agent/bundle.js';
+import { describe, expect, it } from 'vitest';
 import { createAgentConnector } from '../../../src/agent/connector.js';
 import type { Transport } from '../../../src/agent/transport/transport.js';
 import { SyncManager } from '../../../src/sync/manager.js';
 import { describeState, flushAndState, localSpec, testLogger } from '../../helpers/engine.js';
 import { eventually } from '../../helpers/eventually.js';
-import { makeTempDirectory, useTempDirectories } from '../../helpers/temp.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 import { canonical, readTree, writeTree } from '../../helpers/tree.js';
-import { agentTestLogger, buildTestAgent, dialerFor, remoteAt } from './fixture.js';
+import { agentTestLogger, useTestAgent, dialerFor, remoteAt } from './fixture.js';
 
-let build: string;
-let bundle: AgentBundle;
-
-beforeAll(async () => {
-  build = await makeTempDirectory('mt-agent-build-');
-  bundle = await buildTestAgent(build);
-});
-
-afterAll(async () => {
-  await rm(build, { recursive: true, force: true });
-});
+const testAgent = useTestAgent();
 
 const temp = useTempDirectories();
 
@@ -34,17 +23,17 @@ describe('a sync session whose beta is an agent (SyncManager → connector → P
     await writeTree(home, { 'placeholder': '' });
     await writeTree(alpha, { 'readme.md': '# hello', 'src/main.ts': 'export {};', 'src/run.sh': { type: 'file', content: '#!/bin/sh', executable: true } });
     const transports: Transport[] = [];
-    const remote = remoteAt(home, bundle);
+    const remote = remoteAt(home, testAgent());
     const connector = createAgentConnector({
       transportFor: (url) => {
         expect(url.host).toBe('remote.example');
         transports.push(remote.transport);
         return Promise.resolve(remote.transport);
       },
-      dialer: dialerFor(bundle, path.join(base, 'data')),
+      dialer: dialerFor(testAgent(), path.join(base, 'data')),
       logger: agentTestLogger(),
     });
-    const manager = new SyncManager({ dataDirectory: path.join(base, 'data'), logger: testLogger(), version: bundle.version, remote: connector });
+    const manager = new SyncManager({ dataDirectory: path.join(base, 'data'), logger: testLogger(), version: testAgent().version, remote: connector });
     await manager.initialize();
     try {
       const spec = { ...localSpec(alpha, '', { watchMode: 'no-watch' }), beta: { kind: 'sync' as const, protocol: 'ssh' as const, host: 'remote.example', path: '~/beta' } };
