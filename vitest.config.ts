@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           sequence: { groupOrder: 2 },
-          globalSetup: ['test/setup/sshd.ts'],
+          globalSetup: ['test/setup/sshd.ts', 'test/setup/docker.ts'],
           include: ['test/e2e/**/*.test.ts'],
           pool: 'forks',
           maxWorkers: 1,

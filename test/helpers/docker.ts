@@ -53,6 +53,8 @@ export interface TestContainer {
 export interface StartOptions {
   /** The container's default user (`--user`). */
   readonly user?: string;
+  /** Bind mounts (`host:container`), e.g. a temp tree shared with the host at the same path. */
+  readonly binds?: readonly string[];
 }
 
 async function runIn(container: Docker.Container, argv: readonly string[], user: string): Promise<Buffer> {
@@ -94,7 +96,7 @@ export function useContainers(environment: AvailableDocker): { start(image: Dock
         Cmd: [...image.keepAlive],
         Labels: { [environment.label]: '1' },
         ...(options.user === undefined ? {} : { User: options.user }),
-        HostConfig: { NetworkMode: 'none' },
+        HostConfig: { NetworkMode: 'none', ...(options.binds === undefined ? {} : { Binds: [...options.binds] }) },
       });
       const handle: TestContainer = {
         name,
