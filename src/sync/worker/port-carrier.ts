@@ -29,7 +29,7 @@ export interface PortCarrierOptions {
 }
 
 export interface PortCarrier extends Carrier {
-  /** Destroys both halves and closes the port. Idempotent. */
+  /** Destroys both halves (with `error`, if given) and closes the port; the peer sees 'close'. Idempotent. */
   destroy(error?: Error): void;
 }
 
@@ -171,5 +171,9 @@ export function portCarrier(port: MessagePort, options: PortCarrierOptions = {})
   readable.once('end', () => { if (writable.writableFinished) closePort(); });
   writable.once('finish', () => { if (readable.readableEnded) closePort(); });
 
-  return { readable, writable, destroy: (error) => fail(error ?? new TransportError('connection closed')) };
+  const destroy = (error?: Error): void => {
+    readable.destroy(error);
+    writable.destroy(error);
+  };
+  return { readable, writable, destroy };
 }

@@ -45,7 +45,7 @@ export function parseSyncWorkerData(value: unknown): SyncWorkerData | undefined 
  * exit. No handshake: the daemon started this very file, and both ends live in one process.
  */
 export async function serveSyncWorker(data: SyncWorkerData, signal: AbortSignal): Promise<void> {
-  const logger = new Logger({ write: (line: string) => { data.logPort.postMessage(line); return true; } }, data.logLevel).child('worker');
+  const logger = new Logger({ write: (line: string) => { data.logPort.postMessage(line); return true; } }, data.logLevel);
   const carrier = portCarrier(data.port, { detachWritten: true });
   const mux = new Multiplexer(carrier, { role: 'server', logger: logger.child('wire') });
   try {
