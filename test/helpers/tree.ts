@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One node of a flat tree description (the format of the acceptance vectors). */
@@ -123,4 +123,22 @@ export async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Writes `size` random bytes in 1 MiB chunks (never the whole file in memory); creates parents. */
+export async function writeRandomFile(file: string, size: number): Promise<void> {
+  const chunk = 1024 * 1024;
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'w');
+  try {
+    for (let written = 0; written < size; written += chunk) await handle.write(randomBytes(Math.min(chunk, size - written)));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every path under `root` whose name marks an unfinished write (none may survive a failure). */
+export async function temporaries(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+  return entries.filter((entry) => path.basename(entry).startsWith('.mutagen-temporary'));
 }

@@ -6,6 +6,7 @@ import type { SyncSessionState } from '../../../src/model/session.js';
 import { describeDocker, useContainers } from '../../helpers/docker.js';
 import { describeState, waitForState } from '../../helpers/engine.js';
 import { sha256In, temporariesIn, treeIn, useDockerSessions } from './session-fixture.js';
+import { temporaries } from '../../helpers/tree.js';
 
 const MIB = 1024 * 1024;
 
@@ -13,11 +14,6 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Names under `root` (recursively, on this machine) that are Mutagen temporaries. */
-async function temporaries(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true }).catch(() => []);
-  return entries.filter((entry) => path.basename(entry).startsWith('.mutagen-temporary'));
-}
 
 describeDocker('sync sessions into a container under faults', (docker) => {
   const containers = useContainers(docker);

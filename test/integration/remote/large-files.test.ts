@@ -1,29 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
+import { open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushAndState, waitForState } from '../../helpers/engine.js';
-import { hashFile } from '../../helpers/tree.js';
+import { hashFile, temporaries, writeRandomFile } from '../../helpers/tree.js';
 import { remoteSpec, useRemote, type RemoteSetup } from './remote-fixture.js';
 
 const MIB = 1024 * 1024;
 
-/** Writes `size` pseudo-random bytes in 1 MiB chunks (never the whole file in memory). */
-async function writeRandomFile(file: string, size: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const handle = await open(file, 'w');
-  try {
-    for (let written = 0; written < size; written += MIB) await handle.write(randomBytes(Math.min(MIB, size - written)));
-  } finally {
-    await handle.close();
-  }
-}
 
-/** Every path under `root` whose name marks an unfinished write. */
-async function temporaries(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
-  return entries.filter((entry) => path.basename(entry).startsWith('.mutagen-temporary'));
-}
 
 describe('large files with a remote beta', () => {
   let r: RemoteSetup;

@@ -7,6 +7,7 @@ import { createRemoteEndpoints, type RemoteEndpoints } from '../../../src/daemon
 import type { SessionId, SyncSpec } from '../../../src/model/session.js';
 import { SyncManager } from '../../../src/sync/manager.js';
 import { createWorkspace, describeState, localSpec, testLogger, waitForState, type Workspace } from '../../helpers/engine.js';
+import { temporaries } from '../../helpers/tree.js';
 import { eventually } from '../../helpers/eventually.js';
 import { describeWithSshd, SSH_TEST_HOST, sshTestHome, type SshTestHome } from '../../helpers/sshd.js';
 
@@ -37,11 +38,6 @@ async function parentOf(pid: number): Promise<number> {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-/** Names under `root` (recursively) that are Mutagen temporaries: none may survive a failure. */
-async function temporaries(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true }).catch(() => []);
-  return entries.filter((entry) => path.basename(entry).startsWith('.mutagen-temporary'));
-}
 
 describeWithSshd('sync sessions over SSH under faults', (sshd) => {
   let ws: Workspace;
