@@ -122,6 +122,8 @@ export class PathWalker {
     const parent = path.dirname(this.root);
     const name = path.basename(this.root);
     if (parent === this.root || name === '') throw new WalkError('synchronization root is a filesystem root');
+    // A missing parent is a walk failure (sync-semantics §5.2), not an mkdir/open error later.
+    await this.verifyDirectory(parent, 'parent path is not a directory');
     if (validateLeaf && !(await this.hasName(parent, name))) throw new WalkError('leaf name does not exist or has incorrect casing');
     return { parent, name, absolute: this.root };
   }
