@@ -14,18 +14,12 @@ import {
  * no-op costs O(changed). The daemon applies them onto its copy, sharing every unchanged
  * subtree by identity. `nodes` (every entry of the new tree) is a cheap consistency check.
  */
-export interface WireSnapshot {
+export interface WireSnapshot extends Omit<Snapshot, 'content'> {
   readonly sequence: number;
   /** The sequence the replacements apply to; null = a full snapshot (one replacement at ""). */
   readonly base: number | null;
   readonly replacements: readonly (readonly [string, WireEntry | null])[];
   readonly nodes: number;
-  readonly preservesExecutability: boolean;
-  readonly decomposesUnicode: boolean;
-  readonly directories: number;
-  readonly files: number;
-  readonly symbolicLinks: number;
-  readonly totalFileSize: number;
 }
 
 type Replacement = readonly [string, Entry | undefined];
