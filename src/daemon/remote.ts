@@ -4,8 +4,7 @@ import type { Logger, LogLevel } from '../base/logger.js';
 import type { EndpointUrl } from '../model/url.js';
 import { createAgentConnector } from '../agent/connector.js';
 import { AgentDialer } from '../agent/dial.js';
-import { DockerTransport } from '../agent/transport/docker/transport.js';
-import { SshConnectionPool, SshTransport } from '../agent/transport/ssh/transport.js';
+import type { SshConnectionPool } from '../agent/transport/ssh/transport.js';
 import type { Transport } from '../agent/transport/transport.js';
 import type { RemoteConnector } from '../sync/manager.js';
 import type { Prompter } from '../sync/service.js';
@@ -30,31 +29,40 @@ export function createRemoteEndpoints(options: {
   readonly home?: string;
 }): RemoteEndpoints {
   const logger = options.logger.child('remote');
-  const pool = new SshConnectionPool({ logger: logger.child('ssh') });
+  // ssh2 and dockerode load on first use: a daemon with only local sessions never pays for them.
+  let pool: Promise<SshConnectionPool> | undefined;
+  const sshPool = (): Promise<SshConnectionPool> => {
+    pool ??= import('../agent/transport/ssh/transport.js').then(({ SshConnectionPool: Pool }) => new Pool({ logger: logger.child('ssh') }));
+    return pool;
+  };
   const dialer = new AgentDialer({ logger: logger.child('agent'), localDataDirectory: options.dataDirectory, agentLogLevel: options.logLevel });
-  const transportFor = (url: EndpointUrl, prompter: Prompter | undefined, signal: AbortSignal): Promise<Transport> => {
+  const transportFor = async (url: EndpointUrl, prompter: Prompter | undefined, signal: AbortSignal): Promise<Transport> => {
     const home = options.home ?? os.homedir();
     switch (url.protocol) {
-      case 'ssh':
+      case 'ssh': {
         if (url.host === undefined) throw new MutagenError('MUTAGEN_INVALID_URL', 'ssh URL without a host');
+        const { SshTransport } = await import('../agent/transport/ssh/transport.js');
         return SshTransport.connect(
           { host: url.host, ...(url.user === undefined ? {} : { user: url.user }), ...(url.port === undefined ? {} : { port: url.port }) },
-          { home, pool, logger: logger.child('ssh'), ...(prompter === undefined ? {} : { prompter }) },
+          { home, pool: await sshPool(), logger: logger.child('ssh'), ...(prompter === undefined ? {} : { prompter }) },
           signal,
         );
-      case 'docker':
+      }
+      case 'docker': {
         if (url.host === undefined) throw new MutagenError('MUTAGEN_INVALID_URL', 'docker URL without a container');
+        const { DockerTransport } = await import('../agent/transport/docker/transport.js');
         return DockerTransport.connect(
           { container: url.host, ...(url.user === undefined ? {} : { user: url.user }), environment: url.environment ?? {} },
           { home, logger: logger.child('docker'), ...(prompter === undefined ? {} : { prompter }) },
           signal,
         );
+      }
       case 'local':
         throw new MutagenError('MUTAGEN_INTERNAL', 'local URLs do not need a transport');
     }
   };
   return {
     connector: createAgentConnector({ transportFor, dialer, logger }),
-    close: () => pool.close(),
+    close: async () => { if (pool !== undefined) await (await pool).close(); },
   };
 }
