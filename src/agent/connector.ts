@@ -4,7 +4,7 @@ import type { EndpointUrl } from '../model/url.js';
 import type { Endpoint } from '../sync/endpoint.js';
 import type { RemoteConnector, RemoteEndpointRequest } from '../sync/manager.js';
 import { RemoteEndpoint } from '../sync/remote/client.js';
-import type { Prompter } from '../sync/service.js';
+import type { Prompter } from '../base/prompter.js';
 import type { AgentDialer } from './dial.js';
 import type { Transport } from './transport/transport.js';
 

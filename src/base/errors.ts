@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'MUTAGEN_PROJECT',
   'MUTAGEN_HOOK_FAILED',
   'MUTAGEN_UNSUPPORTED',
+  'MUTAGEN_FORWARD_LISTEN',
+  'MUTAGEN_FORWARD_DIAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -7,7 +7,7 @@ import { AgentDialer } from '../agent/dial.js';
 import type { SshConnectionPool } from '../agent/transport/ssh/transport.js';
 import type { Transport } from '../agent/transport/transport.js';
 import type { RemoteConnector } from '../sync/manager.js';
-import type { Prompter } from '../sync/service.js';
+import type { Prompter } from '../base/prompter.js';
 
 export interface RemoteEndpoints {
   readonly connector: RemoteConnector;

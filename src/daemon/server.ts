@@ -3,7 +3,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { errorMessage, isAbortError, MutagenError, ProtocolError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import type { Prompter } from '../sync/service.js';
+import type { Prompter } from '../base/prompter.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import {
   cancelParamsSchema, DAEMON_METHODS, failureSchema, isDaemonMethod, JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS,

@@ -18,7 +18,8 @@ import type { Endpoint } from './endpoint.js';
 import { createIgnorer } from './ignore/ignorer.js';
 import { LocalEndpoint } from './local/endpoint.js';
 import type { FilesystemBehavior } from './local/probe.js';
-import type { Prompter, SyncService } from './service.js';
+import type { Prompter } from '../base/prompter.js';
+import type { SyncService } from './service.js';
 import { RecordStore } from './store.js';
 import { connectWorkerEndpoint } from './worker/connect.js';
 

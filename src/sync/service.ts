@@ -1,11 +1,6 @@
+import type { Prompter } from '../base/prompter.js';
 import type { SessionId, Selection, SyncSessionState, SyncSpec } from '../model/session.js';
 
-/** Relays a question to the user of the CLI that issued the request (host keys, passphrases). */
-export interface Prompter {
-  prompt(request: { readonly kind: 'echo' | 'secret'; readonly message: string }, signal: AbortSignal): Promise<string>;
-  /** Transient status lines ("Connecting to agent..."). */
-  status(message: string): void;
-}
 
 /**
  * What the daemon exposes for sync sessions (implemented by SyncManager in src/sync/manager.ts).

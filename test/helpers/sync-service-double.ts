@@ -4,7 +4,8 @@ import type { Conflict, Problem } from '../../src/model/entry.js';
 import { newIdentifier } from '../../src/model/identifier.js';
 import { selectSessions } from '../../src/model/selection.js';
 import type { EndpointState, Selection, SessionId, SyncSessionRecord, SyncSessionState, SyncSpec } from '../../src/model/session.js';
-import type { Prompter, SyncService } from '../../src/sync/service.js';
+import type { Prompter } from '../../src/base/prompter.js';
+import type { SyncService } from '../../src/sync/service.js';
 
 /**
  * The one allowed double: an in-memory SyncService for testing the daemon's RPC layer and the

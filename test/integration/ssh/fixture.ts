@@ -3,7 +3,7 @@ import { afterEach } from 'vitest';
 import { Logger, silentLogger } from '../../../src/base/logger.js';
 import { SshConnectionPool, SshTransport, type SshConnectOptions, type SshEndpoint } from '../../../src/agent/transport/ssh/transport.js';
 import type { RemoteProcess } from '../../../src/agent/transport/transport.js';
-import type { Prompter } from '../../../src/sync/service.js';
+import type { Prompter } from '../../../src/base/prompter.js';
 import { SSH_TEST_HOST, sshTestHome, type AvailableSshd, type SshTestHome, type SshTestHomeOptions } from '../../helpers/sshd.js';
 import { useTempDirectories } from '../../helpers/temp.js';
 

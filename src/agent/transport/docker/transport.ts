@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import { cancelledError } from '../../../base/abort.js';
 import { errorMessage, MutagenError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
-import type { Prompter } from '../../../sync/service.js';
+import type { Prompter } from '../../../base/prompter.js';
 import type { CopyOptions, CopySource, RemoteProcess, Transport } from '../transport.js';
 import { dockerodeOptions, resolveDockerEnvironment, type ResolvedDockerEnvironment } from './environment.js';
 import { engineError } from './errors.js';

@@ -2,7 +2,7 @@ import ssh2, { type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { cancelledError } from '../../../base/abort.js';
 import { errorMessage, MutagenError, TransportError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
-import type { Prompter } from '../../../sync/service.js';
+import type { Prompter } from '../../../base/prompter.js';
 import { prepareAuth, type Ask } from './auth.js';
 import type { SshHostConfig } from './config.js';
 import { createHostKeyCheck, preferredHostKeyAlgorithms } from './host-verify.js';

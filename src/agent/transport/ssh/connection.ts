@@ -1,7 +1,7 @@
 import { cancelledError, raceAbort } from '../../../base/abort.js';
 import { MutagenError, TransportError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
-import type { Prompter } from '../../../sync/service.js';
+import type { Prompter } from '../../../base/prompter.js';
 import { resolveSshConfig, type SshEndpoint, type SshHostConfig } from './config.js';
 import { connectSsh, type SshConnection, type SshRoute } from './connect.js';
 

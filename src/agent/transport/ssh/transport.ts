@@ -1,6 +1,6 @@
 import { TransportError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
-import type { Prompter } from '../../../sync/service.js';
+import type { Prompter } from '../../../base/prompter.js';
 import type { CopyOptions, CopySource, RemoteProcess, Transport } from '../transport.js';
 import type { SshEndpoint } from './config.js';
 import type { SshConnectionPool, SshLease } from './connection.js';
