@@ -97,8 +97,11 @@ export class SessionController {
     this.loop = { controller, done };
   }
 
-  /** Stops the loop and shuts both endpoints down (pause, terminate, daemon shutdown). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and shuts both endpoints down (pause, terminate, daemon shutdown). `discard`
+   * (terminate): endpoints that can also delete the session's state on their side do so.
+   */
+  async stop(options: { readonly discard?: boolean } = {}): Promise<void> {
     const loop = this.loop;
     if (loop === undefined) return;
     loop.controller.abort(new MutagenError('MUTAGEN_CANCELLED', 'session stopped'));
@@ -106,7 +109,7 @@ export class SessionController {
     await this.saving.catch(() => undefined);
     this.loop = undefined;
     this.rejectFlushes(new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', 'session is paused'));
-    await this.shutdownEndpoints();
+    await this.shutdownEndpoints(options.discard === true);
     this.status = 'disconnected';
     this.lastError = undefined;
     this.deps.onChange();
@@ -366,12 +369,14 @@ export class SessionController {
     for (const waiter of this.pendingFlushes.splice(0)) waiter.reject(error);
   }
 
-  private async shutdownEndpoints(): Promise<void> {
+  private async shutdownEndpoints(discard = false): Promise<void> {
     const { alpha, beta } = this.endpoints;
     this.endpoints.alpha = undefined;
     this.endpoints.beta = undefined;
     this.alphaView.reset();
     this.betaView.reset();
-    await Promise.allSettled([alpha?.shutdown(), beta?.shutdown()]);
+    const close = (endpoint: Endpoint | undefined): Promise<void> | undefined =>
+      (discard && endpoint?.discard !== undefined ? endpoint.discard() : endpoint?.shutdown());
+    await Promise.allSettled([close(alpha), close(beta)]);
   }
 }

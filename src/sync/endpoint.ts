@@ -21,6 +21,12 @@ export interface Endpoint {
   /** Live staging progress while receiving, for the session state. */
   stagingProgress(): StagingProgress | undefined;
   shutdown(): Promise<void>;
+  /**
+   * shutdown(), then remove what this session keeps on that side (scan cache, staging area):
+   * the session is being terminated. Best effort; endpoints whose state the daemon removes
+   * itself (local ones) leave it out.
+   */
+  discard?(): Promise<void>;
 }
 
 export type ScanResult =

@@ -191,7 +191,8 @@ export class SyncManager implements SyncService {
     const chosen = this.select(selection);
     for (const managed of chosen) {
       signal.throwIfAborted();
-      await managed.controller.stop();
+      // Remote endpoints delete the session's cache and staging area on their side too.
+      await managed.controller.stop({ discard: true });
       const id = managed.record.id;
       await this.records.remove(id);
       await this.archives.remove(id);

@@ -110,7 +110,30 @@ async function keygen(file: string): Promise<string> {
   return file;
 }
 
-interface SshdOptions { readonly sftp: boolean; readonly logLevel: string; readonly remoteDataDirectory: string }
+interface SshdOptions {
+  readonly sftp: boolean;
+  readonly logLevel: string;
+  readonly remoteDataDirectory: string;
+  /** Default `publickey` (the shared servers). The others are for one test's own server. */
+  readonly authentication?: 'publickey' | 'password' | 'keyboard-interactive';
+}
+
+/** A server started by one test file (not the shared ones): stop it in afterAll. */
+export interface OwnSshd {
+  readonly server: SshdServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one more sshd like the shared ones (same conventions, files in `directory`), accepting
+ * only `authentication`: `password` checks /etc/shadow itself (UsePAM no); `keyboard-interactive`
+ * asks through PAM (Debian's /etc/pam.d/sshd, pam_unix). Stop it by its pid with stop().
+ */
+export async function startOwnSshd(directory: string, name: string, options: Omit<SshdOptions, 'sftp'>): Promise<OwnSshd> {
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
+  const running = await startSshd(directory, name, { ...options, sftp: true });
+  return { server: publicPart(running), stop: () => stop(running) };
+}
 
 async function startSshd(directory: string, name: string, options: SshdOptions): Promise<Running> {
   const hostKeyFile = await keygen(path.join(directory, `host_${name}_ed25519`));
@@ -135,12 +158,8 @@ function sshdConfig(directory: string, name: string, port: number, hostKeyFile: 
     `HostKey ${hostKeyFile}`,
     `PidFile ${path.join(directory, `sshd_${name}.pid`)}`,
     `AuthorizedKeysFile ${path.join(directory, 'authorized_keys')}`,
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
+    ...authenticationLines(options.authentication ?? 'publickey'),
     'StrictModes no',
-    'PermitRootLogin prohibit-password',
     'AllowTcpForwarding yes',
     'PrintMotd no',
     `LogLevel ${options.logLevel}`,
@@ -148,6 +167,18 @@ function sshdConfig(directory: string, name: string, port: number, hostKeyFile: 
     ...(options.sftp ? ['Subsystem sftp internal-sftp'] : []),
     '',
   ].join('\n');
+}
+
+function authenticationLines(method: 'publickey' | 'password' | 'keyboard-interactive'): string[] {
+  const yes = (on: boolean): string => (on ? 'yes' : 'no');
+  return [
+    `PubkeyAuthentication ${yes(method === 'publickey')}`,
+    `PasswordAuthentication ${yes(method === 'password')}`,
+    `KbdInteractiveAuthentication ${yes(method === 'keyboard-interactive')}`,
+    `UsePAM ${yes(method === 'keyboard-interactive')}`,
+    `PermitRootLogin ${method === 'publickey' ? 'prohibit-password' : 'no'}`,
+    `AuthenticationMethods ${method}`,
+  ];
 }
 
 async function spawnSshd(config: string, logFile: string, port: number): Promise<Omit<Running, 'hostKey'>> {

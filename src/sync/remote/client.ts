@@ -167,11 +167,20 @@ export class RemoteEndpoint implements Endpoint {
   }
 
   shutdown(): Promise<void> {
+    return this.close('shutdown');
+  }
+
+  /** The agent shuts its endpoint down and deletes the session's cache and staging area. */
+  discard(): Promise<void> {
+    return this.close('discard');
+  }
+
+  private close(method: 'shutdown' | 'discard'): Promise<void> {
     this.closing ??= (async () => {
       this.shutdownController.abort(new MutagenError('MUTAGEN_CANCELLED', 'endpoint shut down'));
       if (this.failure === undefined) {
-        // Let the agent shut its endpoint down (persisting its scan cache) before the carrier ends.
-        await Promise.race([this.channel.request('shutdown', null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lost]).catch(() => undefined);
+        // Let the agent shut its endpoint down (persisting or deleting its scan cache) before the carrier ends.
+        await Promise.race([this.channel.request(method, null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lost]).catch(() => undefined);
       }
       await this.release();
     })();

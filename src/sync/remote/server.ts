@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { anySignal, whenAborted } from '../../base/abort.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
@@ -38,6 +39,8 @@ class SyncServer {
   private channel: Channel | undefined;
   private handlers: EndpointHandlers | undefined;
   private connecting: Promise<unknown> | undefined;
+  /** What the served session keeps on this side (removed by `discard`). */
+  private sessionFiles: { readonly stagingRoot: string; readonly cacheFile: string } | undefined;
   private active: { readonly signal: AbortSignal; readonly done: Promise<unknown> } | undefined;
 
   constructor(private readonly mux: Multiplexer, private readonly options: SyncServerOptions) {}
@@ -70,6 +73,16 @@ class SyncServer {
     await this.mux.close().catch(() => undefined);
   }
 
+  /** The session is terminated: shut the endpoint down, then delete its scan cache and staging area. */
+  private async discard(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    await this.handlers?.shutdown();
+    const files = this.sessionFiles;
+    if (files === undefined) return;
+    await Promise.all([rm(files.cacheFile, { force: true }), rm(files.stagingRoot, { recursive: true, force: true })]);
+    this.options.logger.debug('session state removed', { ...files });
+  }
+
   private async acceptStreams(signal: AbortSignal): Promise<void> {
     try {
       for (;;) this.streams.put(await this.mux.accept(signal));
@@ -81,6 +94,10 @@ class SyncServer {
   private async handle(method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
     if (method === 'shutdown') {
       await this.handlers?.shutdown();
+      return null;
+    }
+    if (method === 'discard') {
+      await this.discard();
       return null;
     }
     // Endpoint calls are sequential. A call whose cancel arrived may still be unwinding: the next
@@ -125,12 +142,16 @@ class SyncServer {
   private async openEndpoint(request: ConnectParams, signal: AbortSignal): Promise<unknown> {
     const root = resolveRoot(request.root, this.options.homeDirectory);
     const logger = this.options.logger.child(`${request.sessionId.slice(0, 13)}/${request.side}`);
+    const files = {
+      stagingRoot: stagingRoot(this.options.dataDirectory, request, root),
+      cacheFile: path.join(this.options.dataDirectory, 'caches', `${request.sessionId}_${request.side}`),
+    };
+    this.sessionFiles = files;
     const endpoint = await LocalEndpoint.connect({
       root,
       configuration: request.configuration,
       readOnly: request.readOnly,
-      stagingRoot: stagingRoot(this.options.dataDirectory, request, root),
-      cacheFile: path.join(this.options.dataDirectory, 'caches', `${request.sessionId}_${request.side}`),
+      ...files,
       computeSignatures: true,
       logger,
     }, signal);

@@ -46,6 +46,23 @@ export function useTestAgent(): () => AgentBundle {
   };
 }
 
+/**
+ * useTestAgent() whose bundle the daemon-side code finds through MUTAGEN_AGENT_BUNDLE for the
+ * whole test file (restored afterwards): for tests that go through createRemoteEndpoints.
+ */
+export function useTestAgentBundle(): () => AgentBundle {
+  const bundle = useTestAgent();
+  const previous = process.env['MUTAGEN_AGENT_BUNDLE'];
+  beforeAll(() => {
+    process.env['MUTAGEN_AGENT_BUNDLE'] = bundle().path;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env['MUTAGEN_AGENT_BUNDLE'];
+    else process.env['MUTAGEN_AGENT_BUNDLE'] = previous;
+  });
+  return bundle;
+}
+
 /** A Transport wrapper that records what passes through (to prove reuse: no copy). */
 export class RecordingTransport implements Transport {
   readonly copies: string[] = [];

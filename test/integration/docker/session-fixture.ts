@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 import { createRemoteEndpoints, type RemoteEndpoints } from '../../../src/daemon/remote.js';
 import type { SessionId, SyncSpec } from '../../../src/model/session.js';
 import { SyncManager } from '../../../src/sync/manager.js';
-import { useTestAgent } from '../agent/fixture.js';
+import { useTestAgentBundle } from '../agent/fixture.js';
 import type { AvailableDocker, TestContainer } from '../../helpers/docker.js';
 import { createWorkspace, localSpec, testLogger, type SessionSettings, type Workspace } from '../../helpers/engine.js';
 
@@ -25,16 +25,8 @@ export interface DockerSessions {
  * MUTAGEN_AGENT_BUNDLE; each test gets a fresh workspace, connector and manager.
  */
 export function useDockerSessions(docker: AvailableDocker): DockerSessions {
-  const bundle = useTestAgent();
-  const previousBundle = process.env['MUTAGEN_AGENT_BUNDLE'];
+  useTestAgentBundle();
   const current: { ws?: Workspace; remote?: RemoteEndpoints; manager?: SyncManager } = {};
-  beforeAll(() => {
-    process.env['MUTAGEN_AGENT_BUNDLE'] = bundle().path;
-  });
-  afterAll(() => {
-    if (previousBundle === undefined) delete process.env['MUTAGEN_AGENT_BUNDLE'];
-    else process.env['MUTAGEN_AGENT_BUNDLE'] = previousBundle;
-  });
   beforeEach(async () => {
     const ws = await createWorkspace('mdock-');
     const remote = createRemoteEndpoints({ dataDirectory: ws.data, logger: testLogger(), logLevel: 'info', home: ws.at('home') });

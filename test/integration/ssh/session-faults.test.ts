@@ -2,14 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createRemoteEndpoints, type RemoteEndpoints } from '../../../src/daemon/remote.js';
+import { expect, it } from 'vitest';
 import type { SessionId, SyncSpec } from '../../../src/model/session.js';
-import { SyncManager } from '../../../src/sync/manager.js';
-import { createWorkspace, describeState, localSpec, testLogger, waitForState, type Workspace } from '../../helpers/engine.js';
+import { describeState, waitForState } from '../../helpers/engine.js';
 import { temporaries } from '../../helpers/tree.js';
 import { eventually } from '../../helpers/eventually.js';
-import { describeWithSshd, SSH_TEST_HOST, sshTestHome, type SshTestHome } from '../../helpers/sshd.js';
+import { describeWithSshd } from '../../helpers/sshd.js';
+import { useSshSessions } from './session-fixture.js';
 
 const MIB = 1024 * 1024;
 
@@ -40,41 +39,17 @@ async function parentOf(pid: number): Promise<number> {
 
 
 describeWithSshd('sync sessions over SSH under faults', (sshd) => {
-  let ws: Workspace;
-  let home: SshTestHome;
-  let remote: RemoteEndpoints;
-  let manager: SyncManager;
-
-  beforeEach(async () => {
-    ws = await createWorkspace('mssh-');
-    home = await sshTestHome(sshd, { makeDirectory: () => mkdir(ws.at('home'), { recursive: true }).then(() => ws.at('home')) });
-    remote = createRemoteEndpoints({ dataDirectory: ws.data, logger: testLogger(), logLevel: 'info', home: home.home });
-    manager = new SyncManager({ dataDirectory: ws.data, logger: testLogger(), version: '0.1.0-test', remote: remote.connector });
-    await manager.initialize();
-  });
-
-  afterEach(async () => {
-    await manager.close();
-    await remote.close();
-    await ws.dispose();
-  });
-
-  function sshSpec(betaPath: string): SyncSpec {
-    const spec = localSpec(ws.alpha, betaPath);
-    return { ...spec, beta: { kind: 'sync', protocol: 'ssh', host: SSH_TEST_HOST, path: betaPath } };
-  }
-
-  async function create(spec: SyncSpec): Promise<SessionId> {
-    return manager.create(spec, { paused: false }, AbortSignal.timeout(60_000));
-  }
+  const ssh = useSshSessions(sshd);
+  const sshSpec = (betaPath: string): SyncSpec => ssh.spec(betaPath);
+  const create = (spec: SyncSpec): Promise<SessionId> => ssh.create(spec);
 
   /** Kills `victim(agentPid)` while beta's agent is writing `big` into its staging area, then checks recovery. */
   async function interruptTransfer(victim: (agentPid: number) => Promise<number>): Promise<void> {
     const content = randomBytes(64 * MIB);
-    await mkdir(ws.alpha, { recursive: true });
-    await writeFile(path.join(ws.alpha, 'big'), content);
-    await writeFile(path.join(ws.alpha, 'small.txt'), 'small\n');
-    const id = await create(sshSpec(ws.beta));
+    await mkdir(ssh.ws.alpha, { recursive: true });
+    await writeFile(path.join(ssh.ws.alpha, 'big'), content);
+    await writeFile(path.join(ssh.ws.alpha, 'small.txt'), 'small\n');
+    const id = await create(sshSpec(ssh.ws.beta));
     const [agent] = await eventually(async () => {
       const pids = await pidsHolding(`${id}-beta`);
       expect(pids.length).toBeGreaterThan(0);
@@ -82,15 +57,15 @@ describeWithSshd('sync sessions over SSH under faults', (sshd) => {
     }, { timeoutMs: 60_000, intervalMs: 5 });
     if (agent === undefined) throw new Error('no agent found');
     process.kill(await victim(agent), 'SIGKILL');
-    const failed = await waitForState(manager, id, (s) => s.lastError !== undefined || s.status === 'disconnected', 60_000);
+    const failed = await waitForState(ssh.manager, id, (s) => s.lastError !== undefined || s.status === 'disconnected', 60_000);
     expect(failed.lastError ?? failed.status, describeState(failed)).toMatch(/connection|agent|disconnected/);
-    const converged = await waitForState(manager, id, (s) => s.successfulCycles > 0 && s.status === 'watching', 90_000);
+    const converged = await waitForState(ssh.manager, id, (s) => s.successfulCycles > 0 && s.status === 'watching', 90_000);
     expect(converged.lastError, describeState(converged)).toBeUndefined();
-    expect(sha256(await readFile(path.join(ws.beta, 'big')))).toBe(sha256(content));
-    expect(await readFile(path.join(ws.beta, 'small.txt'), 'utf8')).toBe('small\n');
-    expect(sha256(await readFile(path.join(ws.alpha, 'big')))).toBe(sha256(content));
-    expect(await temporaries(ws.beta)).toEqual([]);
-    expect(await temporaries(ws.alpha)).toEqual([]);
+    expect(sha256(await readFile(path.join(ssh.ws.beta, 'big')))).toBe(sha256(content));
+    expect(await readFile(path.join(ssh.ws.beta, 'small.txt'), 'utf8')).toBe('small\n');
+    expect(sha256(await readFile(path.join(ssh.ws.alpha, 'big')))).toBe(sha256(content));
+    expect(await temporaries(ssh.ws.beta)).toEqual([]);
+    expect(await temporaries(ssh.ws.alpha)).toEqual([]);
   }
 
   it('recovers when the remote agent is killed in the middle of a large transfer', async () => {
@@ -107,7 +82,7 @@ describeWithSshd('sync sessions over SSH under faults', (sshd) => {
   }, 180_000);
 
   it('reports a full remote disk as a problem of that file, syncs the rest and leaves no partial file', async () => {
-    const small = ws.at('tmpfs');
+    const small = ssh.ws.at('tmpfs');
     await mkdir(small);
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small], { stdio: 'pipe' });
@@ -116,28 +91,28 @@ describeWithSshd('sync sessions over SSH under faults', (sshd) => {
       return; // not root locally: nothing to mount
     }
     try {
-      await mkdir(ws.alpha, { recursive: true });
-      await writeFile(path.join(ws.alpha, 'big'), randomBytes(4 * MIB));
-      await writeFile(path.join(ws.alpha, 'small.txt'), 'fits\n');
+      await mkdir(ssh.ws.alpha, { recursive: true });
+      await writeFile(path.join(ssh.ws.alpha, 'big'), randomBytes(4 * MIB));
+      await writeFile(path.join(ssh.ws.alpha, 'small.txt'), 'fits\n');
       const id = await create(sshSpec(path.join(small, 'beta')));
-      const state = await waitForState(manager, id, (s) => s.beta.transitionProblems.length > 0, 60_000);
+      const state = await waitForState(ssh.manager, id, (s) => s.beta.transitionProblems.length > 0, 60_000);
       expect(state.beta.transitionProblems.map((p) => p.path), describeState(state)).toEqual(['big']);
       expect(state.beta.transitionProblems[0]?.error).toMatch(/ENOSPC|no space/i);
       expect(await readFile(path.join(small, 'beta', 'small.txt'), 'utf8')).toBe('fits\n');
       expect((await readdir(path.join(small, 'beta'))).sort()).toEqual(['small.txt']);
       expect(state.lastError).toBeUndefined();
     } finally {
-      await manager.close();
+      await ssh.manager.close();
       execFileSync('umount', ['-l', small]);
     }
   }, 120_000);
 
   it('refuses to create a session whose SSH host does not answer, and saves nothing', async () => {
-    await writeFile(home.config, `Host closed-port\n  HostName 127.0.0.1\n  Port 1\n  User ${sshd.user}\n`, { flag: 'a' });
+    await writeFile(ssh.home.config, `Host closed-port\n  HostName 127.0.0.1\n  Port 1\n  User ${sshd.user}\n`, { flag: 'a' });
     const spec = sshSpec('/srv/x');
     await expect(create({ ...spec, beta: { ...spec.beta, host: 'closed-port' } })).rejects.toThrow(/unable to connect to beta: .*(refused|127\.0\.0\.1:1)/);
-    const { sessions } = await manager.list({}, undefined, AbortSignal.timeout(10_000));
+    const { sessions } = await ssh.manager.list({}, undefined, AbortSignal.timeout(10_000));
     expect(sessions).toEqual([]);
-    expect(await readdir(path.join(ws.data, 'sessions'))).toEqual([]);
+    expect(await readdir(path.join(ssh.ws.data, 'sessions'))).toEqual([]);
   });
 });
