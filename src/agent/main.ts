@@ -86,7 +86,6 @@ function version(): string {
 
 async function run(argv: readonly string[]): Promise<number> {
   const args = parseArguments(argv);
-  if (args.mode === 'forwarder') throw new UsageError('forwarder mode is not supported by this agent yet');
   const home = os.homedir();
   const data = dataDirectory(home);
   const logger = new Logger(process.stderr, args.level).child('agent');

@@ -1,4 +1,5 @@
 import type { Logger } from '../base/logger.js';
+import { serveForwardEndpoint } from '../forward/remote/server.js';
 import { serveSyncEndpoint } from '../sync/remote/server.js';
 import { agentHandshake, type Hello } from '../wire/handshake.js';
 import { Multiplexer, type Carrier } from '../wire/multiplexer.js';
@@ -7,7 +8,8 @@ import { Multiplexer, type Carrier } from '../wire/multiplexer.js';
 const HANDSHAKE_TIMEOUT_MS = 60_000;
 
 export interface AgentServeOptions {
-  readonly mode: 'synchronizer';
+  /** synchronizer: one sync endpoint; forwarder: one forwarding endpoint (listener or dialer). */
+  readonly mode: 'synchronizer' | 'forwarder';
   /** stdin/stdout of the agent process (or a duplex pair in tests). */
   readonly carrier: Carrier;
   readonly version: string;
@@ -40,8 +42,8 @@ function withTimeout(signal: AbortSignal, ms: number): { readonly signal: AbortS
 
 /**
  * The agent's protocol: handshake (magic, hello with version and digest, compression), then a
- * server-role multiplexer serving one sync endpoint until the daemon goes away or `signal`
- * aborts. Resolves after the multiplexer is closed; rejects only for handshake failures.
+ * server-role multiplexer serving one sync or forwarding endpoint (by mode) until the daemon
+ * goes away or `signal` aborts. Resolves after the multiplexer is closed; rejects only for handshake failures.
  */
 export async function serveAgent(options: AgentServeOptions, signal: AbortSignal): Promise<void> {
   const hello: Hello = { version: options.version, protocol: 1, digest: options.digest, compression: ['deflate', 'none'] };
@@ -55,7 +57,11 @@ export async function serveAgent(options: AgentServeOptions, signal: AbortSignal
   const mux = new Multiplexer(carrier, { role: 'server', logger: options.logger.child('wire') });
   try {
     options.logger.debug('handshake complete', { mode: options.mode });
-    await serveSyncEndpoint(mux, { dataDirectory: options.dataDirectory, homeDirectory: options.homeDirectory, logger: options.logger }, signal);
+    if (options.mode === 'forwarder') {
+      await serveForwardEndpoint(mux, { homeDirectory: options.homeDirectory, logger: options.logger }, signal);
+    } else {
+      await serveSyncEndpoint(mux, { dataDirectory: options.dataDirectory, homeDirectory: options.homeDirectory, logger: options.logger }, signal);
+    }
   } finally {
     await mux.close();
   }

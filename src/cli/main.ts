@@ -7,6 +7,7 @@ import { DaemonError } from '../daemon/client.js';
 import { VERSION } from '../daemon/rpc.js';
 import { isCommanderError, translateCommanderError } from './arguments.js';
 import { daemonCommand } from './commands/daemon/daemon.js';
+import { forwardCommand } from './commands/forward/forward.js';
 import { groupCommand } from './commands/group.js';
 import { projectCommand } from './commands/project/project.js';
 import { syncCommand } from './commands/sync/sync.js';
@@ -53,6 +54,7 @@ export function buildProgram(context: CliContext): Command {
     }
   });
   program.addCommand(syncCommand(context));
+  program.addCommand(forwardCommand(context));
   program.addCommand(projectCommand(context));
   program.addCommand(daemonCommand(context));
   program.addCommand(versionCommand(context));

@@ -1,6 +1,7 @@
 import { DisposableStore } from '../base/disposable.js';
 import { wrapError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
+import type { ForwardService } from '../forward/service.js';
 import type { SyncService } from '../sync/service.js';
 import { createDaemonHandlers } from './handlers.js';
 import { acquireLock } from './lock.js';
@@ -13,6 +14,8 @@ export interface StartDaemonOptions {
   readonly logger: Logger;
   /** Builds the services once the lock is held; the daemon owns and closes them. */
   readonly createSync: () => Promise<SyncService>;
+  /** Builds the forward service (after the sync one); without it forward.* answers MUTAGEN_UNSUPPORTED. */
+  readonly createForward?: () => Promise<ForwardService>;
   readonly version?: string;
 }
 
@@ -26,7 +29,8 @@ export interface RunningDaemon {
 /**
  * Takes the single-instance lock (failing at once with `unable to acquire daemon lock`), then
  * removes a stale socket, builds the services and serves the API. Used by `daemon run`
- * (main.ts) and by tests with an in-memory SyncService.
+ * (main.ts) and by tests with an in-memory SyncService. Closing stops the server first, then
+ * the forward sessions, then the sync sessions, then releases the lock.
  */
 export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
   const { paths, logger } = options;
@@ -38,11 +42,12 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   try {
     const sync = await options.createSync();
     store.add(sync);
+    const forward = options.createForward === undefined ? undefined : store.add(await options.createForward());
     let requestTerminate: () => void = () => undefined;
     const terminateRequested = new Promise<void>((resolve) => {
       requestTerminate = resolve;
     });
-    const handlers = createDaemonHandlers(sync, {
+    const handlers = createDaemonHandlers(sync, forward, {
       version: options.version ?? VERSION,
       terminate: () => {
         logger.info('terminate requested');

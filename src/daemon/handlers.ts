@@ -1,4 +1,5 @@
 import { MutagenError } from '../base/errors.js';
+import type { ForwardService } from '../forward/service.js';
 import type { SyncService } from '../sync/service.js';
 import type { DaemonHandlers } from './server.js';
 
@@ -9,11 +10,37 @@ export interface DaemonControl {
 }
 
 function forwardingUnsupported(): Promise<never> {
-  return Promise.reject(new MutagenError('MUTAGEN_UNSUPPORTED', 'forwarding sessions are not supported yet'));
+  return Promise.reject(new MutagenError('MUTAGEN_UNSUPPORTED', 'forwarding sessions are not supported by this daemon'));
 }
 
-/** Maps every RPC method onto the services. Forward methods answer MUTAGEN_UNSUPPORTED for now. */
-export function createDaemonHandlers(sync: SyncService, control: DaemonControl): DaemonHandlers {
+type ForwardHandlers = Pick<DaemonHandlers, 'forward.create' | 'forward.list' | 'forward.update' | 'forward.pause' | 'forward.resume' | 'forward.terminate'>;
+
+function forwardHandlers(forward: ForwardService | undefined): ForwardHandlers {
+  if (forward === undefined) {
+    return {
+      'forward.create': forwardingUnsupported,
+      'forward.list': forwardingUnsupported,
+      'forward.update': forwardingUnsupported,
+      'forward.pause': forwardingUnsupported,
+      'forward.resume': forwardingUnsupported,
+      'forward.terminate': forwardingUnsupported,
+    };
+  }
+  return {
+    'forward.create': async (p, { signal, prompter }) => ({ id: await forward.create(p.spec, { paused: p.paused, prompter }, signal) }),
+    'forward.list': (p, { signal }) => forward.list(p.selection, p.sinceIndex, signal),
+    'forward.update': async (p, { signal }) => {
+      await forward.update(p.id, p.spec, signal);
+      return null;
+    },
+    'forward.pause': async (p, { signal }) => ({ affected: await forward.pause(p.selection, signal) }),
+    'forward.resume': async (p, { signal, prompter }) => ({ affected: await forward.resume(p.selection, { prompter }, signal) }),
+    'forward.terminate': async (p, { signal }) => ({ affected: await forward.terminate(p.selection, signal) }),
+  };
+}
+
+/** Maps every RPC method onto the services. Without a forward service, forward.* answers MUTAGEN_UNSUPPORTED. */
+export function createDaemonHandlers(sync: SyncService, forward: ForwardService | undefined, control: DaemonControl): DaemonHandlers {
   return {
     'daemon.version': () => Promise.resolve({ version: control.version, pid: process.pid }),
     'daemon.terminate': () => {
@@ -31,11 +58,6 @@ export function createDaemonHandlers(sync: SyncService, control: DaemonControl):
     'sync.resume': async (p, { signal, prompter }) => ({ affected: await sync.resume(p.selection, { prompter }, signal) }),
     'sync.reset': async (p, { signal, prompter }) => ({ affected: await sync.reset(p.selection, { prompter }, signal) }),
     'sync.terminate': async (p, { signal }) => ({ affected: await sync.terminate(p.selection, signal) }),
-    'forward.create': forwardingUnsupported,
-    'forward.list': forwardingUnsupported,
-    'forward.update': forwardingUnsupported,
-    'forward.pause': forwardingUnsupported,
-    'forward.resume': forwardingUnsupported,
-    'forward.terminate': forwardingUnsupported,
+    ...forwardHandlers(forward),
   };
 }

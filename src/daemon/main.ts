@@ -2,6 +2,8 @@ import { whenAborted } from '../base/abort.js';
 import { DisposableStore } from '../base/disposable.js';
 import { errorMessage, MutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
+import type { ForwardRemoteConnector } from '../forward/endpoint.js';
+import { ForwardManager } from '../forward/manager.js';
 import { SyncManager, type RemoteConnector } from '../sync/manager.js';
 import { startDaemon } from './daemon.js';
 import { LogFile } from './log-file.js';
@@ -43,8 +45,20 @@ async function createSyncManager(dataDirectory: string, logger: Logger, remote: 
   return manager;
 }
 
+async function createForwardManager(dataDirectory: string, logger: Logger, remote: ForwardRemoteConnector): Promise<ForwardManager> {
+  const manager = new ForwardManager({ dataDirectory, logger, version: VERSION, remote });
+  try {
+    // Unpaused sessions listen again; bind failures become their lastError and are retried.
+    await manager.initialize();
+  } catch (error) {
+    await manager.close();
+    throw error;
+  }
+  return manager;
+}
+
 /**
- * Composition root of `mutagen daemon run`: logger, lock, server and SyncManager. Returns when a
+ * Composition root of `mutagen daemon run`: logger, lock, server, SyncManager and ForwardManager. Returns when a
  * client requested termination or the signal aborted, after everything is closed (sessions are
  * halted, not paused). Failing to take the lock throws `unable to acquire daemon lock: …`.
  */
@@ -72,6 +86,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
       paths,
       logger,
       createSync: () => createSyncManager(options.dataDirectory, logger.child('sync'), remote.connector),
+      createForward: () => createForwardManager(options.dataDirectory, logger.child('forward'), remote.forward),
     }).catch((error: unknown) => {
       // A background daemon's stderr goes nowhere: the log file must say why it did not start.
       logger.error('unable to start', { error: errorMessage(error) });

@@ -2,15 +2,18 @@ import os from 'node:os';
 import { MutagenError } from '../base/errors.js';
 import type { Logger, LogLevel } from '../base/logger.js';
 import type { EndpointUrl } from '../model/url.js';
-import { createAgentConnector } from '../agent/connector.js';
+import { createAgentConnector, createForwardConnector } from '../agent/connector.js';
 import { AgentDialer } from '../agent/dial.js';
 import type { SshConnectionPool } from '../agent/transport/ssh/transport.js';
 import type { Transport } from '../agent/transport/transport.js';
+import type { ForwardRemoteConnector } from '../forward/endpoint.js';
 import type { RemoteConnector } from '../sync/manager.js';
 import type { Prompter } from '../base/prompter.js';
 
 export interface RemoteEndpoints {
   readonly connector: RemoteConnector;
+  /** Forward endpoints on ssh and docker URLs (forwarder agents over the same transports and pool). */
+  readonly forward: ForwardRemoteConnector;
   /** Closes pooled SSH connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -18,7 +21,8 @@ export interface RemoteEndpoints {
 /**
  * The daemon's protocol table for non-local URLs (ARCHITECTURE §4.1): ssh → SshTransport over a
  * per-daemon connection pool, docker → DockerTransport with the environment captured in the URL;
- * both dial a synchronizer agent and return a RemoteEndpoint. ~/.ssh and ~/.docker are the
+ * both dial a synchronizer agent and return a RemoteEndpoint, or a forwarder agent for forward
+ * endpoints (same dialer, so probes are shared). ~/.ssh and ~/.docker are the
  * daemon's HOME (the CLI that autostarts the daemon passes its environment on).
  */
 export function createRemoteEndpoints(options: {
@@ -63,6 +67,7 @@ export function createRemoteEndpoints(options: {
   };
   return {
     connector: createAgentConnector({ transportFor, dialer, logger }),
+    forward: createForwardConnector({ transportFor, dialer, logger: logger.child('forward') }),
     close: async () => { if (pool !== undefined) await (await pool).close(); },
   };
 }

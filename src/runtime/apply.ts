@@ -4,12 +4,8 @@ import { isSyncKey, isSyncSpec } from '../planner/observed.js';
 import type { SessionKey } from '../planner/observed.js';
 import type { Action, Plan } from '../planner/plan.js';
 import type { ProjectDaemon, RuntimePrompter } from './daemon-api.js';
-import { isUnsupported } from './observe.js';
 import { DEFAULT_CONCURRENCY, runSteps } from './progress.js';
 import type { RunOptions, RunResult, SessionTask, Step, TaskOutcome } from './progress.js';
-
-/** What `start` says about forward sessions while the daemon cannot run them. */
-export const FORWARDING_UNAVAILABLE = 'forwarding is not available yet';
 
 type SessionAction = Exclude<Action, { kind: 'hook' }>;
 
@@ -32,13 +28,15 @@ function byId(id: SessionId): { selection: { specifications: string[] } } {
   return { selection: { specifications: [id] } };
 }
 
-/** Runs one daemon call, turning "forwarding unsupported" into a skip and wrapping failures. */
-async function attempt(key: SessionKey, verb: string, call: () => Promise<unknown>): Promise<TaskOutcome | undefined> {
+/**
+ * Runs one daemon call, wrapping a failure as `unable to <verb> <kind> session (<name>): …` (the
+ * cause's code kept). A daemon that cannot run forward sessions answers MUTAGEN_UNSUPPORTED: a
+ * failure like any other, never a silent skip.
+ */
+async function attempt<T>(key: SessionKey, verb: string, call: () => Promise<T>): Promise<T> {
   try {
-    await call();
-    return undefined;
+    return await call();
   } catch (error) {
-    if (!isSyncKey(key) && isUnsupported(error)) return { kind: 'skipped', reason: FORWARDING_UNAVAILABLE };
     throw wrapError(`unable to ${verb} ${what(key)} session (${sessionName(key)})`, error);
   }
 }
@@ -56,19 +54,17 @@ class SessionRunner {
 
   private async create(key: SessionKey, spec: SyncSpec | ForwardSpec, paused: boolean, status: (message: string) => void, signal: AbortSignal): Promise<TaskOutcome> {
     const { daemon } = this.options;
-    let id: SessionId | undefined;
-    const skipped = await attempt(key, 'create', async () => {
-      const options = this.calls(status, signal, true);
-      id = isSyncSpec(spec) ? (await daemon.call('sync.create', { spec, paused }, options)).id : (await daemon.call('forward.create', { spec, paused }, options)).id;
-    });
-    if (skipped !== undefined || id === undefined) return skipped ?? { kind: 'skipped', reason: 'not created' };
+    const options = this.calls(status, signal, true);
+    const { id } = await attempt(key, 'create', () => isSyncSpec(spec)
+      ? daemon.call('sync.create', { spec, paused }, options)
+      : daemon.call('forward.create', { spec, paused }, options));
     this.created.set(key, id);
     return { kind: 'done', note: `created ${id}${paused ? ' (paused)' : ''}` };
   }
 
-  private async terminate(key: SessionKey, id: SessionId, signal: AbortSignal): Promise<TaskOutcome | undefined> {
+  private async terminate(key: SessionKey, id: SessionId, signal: AbortSignal): Promise<void> {
     const method = isSyncKey(key) ? 'sync.terminate' : 'forward.terminate';
-    return attempt(key, 'terminate', () => this.options.daemon.call(method, byId(id), { signal }));
+    await attempt(key, 'terminate', () => this.options.daemon.call(method, byId(id), { signal }));
   }
 
   /** Flushes before a recreate; a session that cannot flush (disconnected, halted) is recreated all the same. */
@@ -93,24 +89,26 @@ class SessionRunner {
         return this.create(key, action.spec, action.paused, status, signal);
       case 'recreate': {
         const unflushed = action.flushFirst && sync ? await this.flushFirst(action.sessionId, status, signal) : undefined;
-        const skipped = await this.terminate(key, action.sessionId, signal);
-        const created = skipped ?? await this.create(key, action.spec, action.paused, status, signal);
+        await this.terminate(key, action.sessionId, signal);
+        const created = await this.create(key, action.spec, action.paused, status, signal);
         return created.kind === 'done' && unflushed !== undefined ? { kind: 'done', note: `${created.note ?? ''}; ${unflushed}` } : created;
       }
       case 'update': {
         const spec = action.spec;
-        const skipped = await attempt(key, 'update', () => isSyncSpec(spec)
+        await attempt(key, 'update', () => isSyncSpec(spec)
           ? daemon.call('sync.update', { id: action.sessionId, spec }, { signal, onStatus: status })
           : daemon.call('forward.update', { id: action.sessionId, spec }, { signal, onStatus: status }));
-        return skipped ?? { kind: 'done', note: `updated ${action.sessionId} in place (${action.changed.join(', ')})` };
+        return { kind: 'done', note: `updated ${action.sessionId} in place (${action.changed.join(', ')})` };
       }
       case 'pause':
-        return (await attempt(key, 'pause', () => daemon.call(sync ? 'sync.pause' : 'forward.pause', byId(action.sessionId), { signal }))) ?? { kind: 'done', note: 'paused' };
+        await attempt(key, 'pause', () => daemon.call(sync ? 'sync.pause' : 'forward.pause', byId(action.sessionId), { signal }));
+        return { kind: 'done', note: 'paused' };
       case 'resume':
-        return (await attempt(key, 'resume', () => daemon.call(sync ? 'sync.resume' : 'forward.resume', byId(action.sessionId), this.calls(status, signal, true))))
-          ?? { kind: 'done', note: 'resumed' };
+        await attempt(key, 'resume', () => daemon.call(sync ? 'sync.resume' : 'forward.resume', byId(action.sessionId), this.calls(status, signal, true)));
+        return { kind: 'done', note: 'resumed' };
       case 'terminate':
-        return (await this.terminate(key, action.sessionId, signal)) ?? { kind: 'done', note: `terminated ${action.sessionId}` };
+        await this.terminate(key, action.sessionId, signal);
+        return { kind: 'done', note: `terminated ${action.sessionId}` };
       default:
         return assertNever(action, 'plan action');
     }
@@ -206,9 +204,8 @@ export function planSteps(plan: Plan, options: ApplyOptions): Step[] {
 
 /**
  * Carries out a plan through the daemon (ARCHITECTURE §4.1 steps 9–10): hooks in order with
- * their commands echoed, terminations, forward sessions (skipped with "forwarding is not
- * available yet" while the daemon lacks them), sync sessions (up to `concurrency` at once), the
- * flushOnCreate flushes, after hooks. Stops at the first failure and reports what was applied;
+ * their commands echoed, terminations, forward sessions, sync sessions (up to `concurrency` at
+ * once per step), the flushOnCreate flushes, after hooks. Stops at the first failure and reports what was applied;
  * a later `start` (with a new plan) or `terminate` repairs a partial run.
  */
 export function applyPlan(plan: Plan, options: ApplyOptions): Promise<RunResult> {

@@ -1,11 +1,10 @@
 import { MutagenError, wrapError } from '../base/errors.js';
 import type { DesiredProject, HookPhase } from '../config/project.js';
 import type { ProjectId } from '../planner/observed.js';
-import { FORWARDING_UNAVAILABLE } from './apply.js';
 import type { ProjectDaemon } from './daemon-api.js';
 import { runShellCommand } from './hooks.js';
 import type { CommandExit } from './hooks.js';
-import { isUnsupported, observeProject, projectSelection } from './observe.js';
+import { observeProject, projectSelection } from './observe.js';
 import type { ProjectSessions } from './observe.js';
 import { DEFAULT_CONCURRENCY, runSteps } from './progress.js';
 import type { RunResult, SessionTask, Step } from './progress.js';
@@ -56,8 +55,6 @@ function controlTask(kind: Kind, verb: ControlVerb, context: VerbContext): Sessi
         const { affected } = await call(daemon, kind, verb, { signal, onStatus: status }, context);
         return { kind: 'done', note: plural(affected.length) };
       } catch (error) {
-        // Without forwarding in the daemon there are no forward sessions to act on.
-        if (kind === 'forward' && isUnsupported(error)) return { kind: 'done', note: `none (${FORWARDING_UNAVAILABLE})` };
         throw wrapError(`unable to ${verb} ${NOUNS[kind]} sessions`, error);
       }
     },

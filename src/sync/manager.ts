@@ -20,7 +20,7 @@ import { LocalEndpoint } from './local/endpoint.js';
 import type { FilesystemBehavior } from './local/probe.js';
 import type { Prompter } from '../base/prompter.js';
 import type { SyncService } from './service.js';
-import { RecordStore } from './store.js';
+import { RecordStore } from '../base/record-store.js';
 import { connectWorkerEndpoint } from './worker/connect.js';
 
 export interface SyncManagerOptions {

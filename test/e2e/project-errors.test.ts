@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -21,6 +22,16 @@ async function project(text: string | undefined): Promise<string> {
   await mkdir(directory);
   if (text !== undefined) await writeFile(path.join(directory, 'mutagen.yml'), text);
   return directory;
+}
+
+/** A port nothing listens on (bound once, then released). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => { server.close(() => resolve()); });
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
 }
 
 function fails(result: ProcessResult): string {
@@ -84,20 +95,26 @@ describe('failures while starting', () => {
   });
 
   it('stops at a session the daemon cannot create, keeping the ones it made until terminate', async () => {
-    const root = await project('sync:\n  good:\n    alpha: ./a\n    beta: ./b\n  bad:\n    alpha: ./c\n    beta: 127.0.0.1:1:/srv\nforward:\n  web:\n    source: tcp:localhost:18080\n    destination: tcp:localhost:80\n');
+    const listen = await freePort();
+    const root = await project(`sync:\n  good:\n    alpha: ./a\n    beta: ./b\n  bad:\n    alpha: ./c\n    beta: 127.0.0.1:1:/srv\nforward:\n  web:\n    source: tcp:localhost:${listen}\n    destination: tcp:localhost:80\n`);
     const result = await mutagen(root, 'project', 'start');
     const stderr = fails(result);
-    expect(stderr).toContain('Warning: create forward:web skipped: forwarding is not available yet\n');
+    expect(stderr).not.toContain('Warning:');
     expect(stderr).toContain('Error: unable to create synchronization session (bad): unable to connect to beta: ');
+    expect(result.stdout).toMatch(/✔ create forward:web: created fwrd_[0-9a-zA-Z]{43}\n/);
     expect(result.stdout).toContain('✖ create sync:bad: unable to create synchronization session (bad)');
-    expect(stderr).toMatch(/Applied before stopping: create sync:good\n/);
+    expect(stderr).toMatch(/Applied before stopping: create forward:web, create sync:good\n/);
     const listed = await mutagen(root, 'project', 'list');
     expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^Forwarding sessions:\n-{80}\nName: web\n/);
     expect(listed.stdout).toContain('Name: good\n');
     expect(listed.stdout).not.toContain('Name: bad\n');
     const terminated = await mutagen(root, 'project', 'terminate');
     expect(terminated.code, terminated.stderr).toBe(0);
     expect(existsSync(path.join(root, 'mutagen.yml.lock'))).toBe(false);
+    // The listener went with its session.
+    await expect(new Promise((resolve, reject) => net.connect(listen, '127.0.0.1').once('connect', resolve).once('error', reject)))
+      .rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
 

@@ -2,32 +2,13 @@ import { MutagenError } from '../../base/errors.js';
 import { ConfigErrors } from '../../config/errors.js';
 import type { DesiredProject } from '../../config/project.js';
 import { configurationToJson, forwardConfigurationToJson, forwardSessionToJson, syncSessionToJson } from '../../model/json.js';
-import type { ForwardSessionState } from '../../model/session.js';
 import { formatOctalMode } from '../../model/values.js';
 import type { ProjectSessions } from '../../runtime/observe.js';
 import type { RunResult } from '../../runtime/progress.js';
 import { formatUrl } from '../../url/format.js';
+import { formatForwardList } from './forward-list.js';
 import { neutralize, type Output } from './output.js';
 import { DELIMITER, formatEndpointHeader, formatSessionConfiguration, formatSyncList, type ListStyle } from './sync-list.js';
-
-function formatForwardSession(state: ForwardSessionState, style: ListStyle): string {
-  const session = state.session;
-  const lines: string[] = [];
-  if (session.name !== '') lines.push(`Name: ${session.name}`);
-  lines.push(`Identifier: ${session.id}`);
-  if (style.long) for (const key of Object.keys(session.labels).sort()) lines.push(`\t${key}: ${session.labels[key] ?? ''}`);
-  lines.push('Source:', `\tURL: ${neutralize(formatUrl(session.source))}`, `\tConnected: ${state.sourceConnected ? 'Yes' : 'No'}`);
-  lines.push('Destination:', `\tURL: ${neutralize(formatUrl(session.destination))}`, `\tConnected: ${state.destinationConnected ? 'Yes' : 'No'}`);
-  if (state.lastError !== undefined && !session.paused) lines.push(style.colors.red(`Last error: ${neutralize(state.lastError)}`));
-  lines.push(`Status: ${session.paused ? style.colors.yellow('[Paused]') : state.status}`);
-  if (!session.paused) lines.push(`Connections: ${state.openConnections} open, ${state.totalConnections} total`);
-  return `${lines.join('\n')}\n`;
-}
-
-function formatForwardList(states: readonly ForwardSessionState[] | undefined, style: ListStyle): string {
-  if (states === undefined || states.length === 0) return `${DELIMITER}\nNo forwarding sessions found\n${DELIMITER}\n`;
-  return `${states.map((state) => `${DELIMITER}\n${formatForwardSession(state, style)}`).join('')}${DELIMITER}\n`;
-}
 
 /** `project list` (cli spec §7.7): forward block, an empty line, then the sync block. */
 export function formatProjectList(sessions: ProjectSessions, style: ListStyle): string {
@@ -36,7 +17,7 @@ export function formatProjectList(sessions: ProjectSessions, style: ListStyle): 
 
 /** `project list --json`: `{"forward": [...], "sync": [...]}` with the objects of `forward/sync list --json`. */
 export function projectListJson(sessions: ProjectSessions): string {
-  return `${JSON.stringify({ forward: (sessions.forward ?? []).map(forwardSessionToJson), sync: sessions.sync.map(syncSessionToJson) })}\n`;
+  return `${JSON.stringify({ forward: sessions.forward.map(forwardSessionToJson), sync: sessions.sync.map(syncSessionToJson) })}\n`;
 }
 
 /**

@@ -26,7 +26,7 @@ describe('dist/agent.mjs as a process', () => {
       [[], {}, 'mutagen agent: usage: agent.mjs synchronizer|forwarder [--log-level=<level>] (got "")\n'],
       [['synchronizer', '--verbose'], {}, 'mutagen agent: unknown argument: "--verbose"\n'],
       [['synchronizer', '--log-level=loud'], {}, 'mutagen agent: unknown log level: loud\n'],
-      [['forwarder'], {}, 'mutagen agent: forwarder mode is not supported by this agent yet\n'],
+      [['forwarder', '--verbose'], {}, 'mutagen agent: unknown argument: "--verbose"\n'],
       [['synchronizer'], { MUTAGEN_DATA_DIRECTORY: 'relative/dir' }, 'mutagen agent: provided data directory path is not absolute: relative/dir\n'],
     ];
     for (const [args, env, message] of cases) {

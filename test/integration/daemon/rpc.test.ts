@@ -4,9 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import { DaemonClient, DaemonError } from '../../../src/daemon/client.js';
 import { encodeFrame, FrameDecoder, MAX_MESSAGE_SIZE } from '../../../src/daemon/framing.js';
-import { emptySyncConfiguration } from '../../../src/model/configuration.js';
-import type { SyncSpec } from '../../../src/model/session.js';
+import { silentLogger } from '../../../src/base/logger.js';
+import { startDaemon } from '../../../src/daemon/daemon.js';
+import { daemonPaths } from '../../../src/daemon/paths.js';
+import { ForwardManager } from '../../../src/forward/manager.js';
+import { emptyForwardConfiguration, emptySyncConfiguration } from '../../../src/model/configuration.js';
+import type { ForwardSpec, SyncSpec } from '../../../src/model/session.js';
 import { startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
+import { InMemorySyncService } from '../../helpers/sync-service-double.js';
 import { eventually } from '../../helpers/eventually.js';
 import { useTempDirectories } from '../../helpers/temp.js';
 
@@ -109,6 +114,7 @@ describe('daemon RPC', () => {
       expect(failure).toMatchObject({ code: 'MUTAGEN_ENDPOINT', message: 'unable to connect to beta: connection refused', hint: 'Check the beta URL.' });
       const missing = await client.call('sync.pause', { selection: { specifications: ['nope'] } }, { signal }).catch((e: unknown) => e);
       expect(missing).toMatchObject({ code: 'MUTAGEN_NOT_FOUND', message: 'unable to locate requested sessions: specification "nope" did not match any sessions' });
+      // This daemon was started without a forward service.
       const forward = await client.call('forward.list', { selection: {} }, { signal }).catch((e: unknown) => e);
       expect(forward).toMatchObject({ code: 'MUTAGEN_UNSUPPORTED' });
       client.close();
@@ -224,5 +230,55 @@ describe('daemon RPC', () => {
     await daemon.close();
     await poll;
     expect(daemon.service.closed).toBe(true);
+  });
+
+  it('serves forward.* from the forward service it was given', async () => {
+    const directory = await tempDirectory();
+    const paths = daemonPaths(directory);
+    const daemon = await startDaemon({
+      paths,
+      logger: silentLogger,
+      createSync: () => Promise.resolve(new InMemorySyncService()),
+      createForward: async () => {
+        const manager = new ForwardManager({ dataDirectory: directory, logger: silentLogger, version: '0.1.0-test' });
+        await manager.initialize();
+        return manager;
+      },
+    });
+    try {
+      const client = await DaemonClient.dial(paths.socket, signal);
+      const forwardSpec: ForwardSpec = {
+        name: 'db',
+        labels: { tier: 'data' },
+        source: { kind: 'forward', protocol: 'local', path: `unix:${directory}/db.sock` },
+        destination: { kind: 'forward', protocol: 'local', path: 'tcp:127.0.0.1:5432' },
+        configuration: { socket: { permissionMode: 0o660 } },
+        configurationSource: emptyForwardConfiguration(),
+        configurationDestination: emptyForwardConfiguration(),
+      };
+      const { id } = await client.call('forward.create', { spec: forwardSpec, paused: true }, { signal });
+      expect(id).toMatch(/^fwrd_[0-9a-zA-Z]{43}$/);
+      const listed = await client.call('forward.list', { selection: { labelSelector: 'tier=data' } }, { signal });
+      expect(listed.sessions).toEqual([{
+        session: expect.objectContaining({ id, name: 'db', paused: true, configuration: { socket: { permissionMode: 0o660 } } }) as unknown,
+        status: 'disconnected', lastError: undefined, sourceConnected: false, destinationConnected: false,
+        openConnections: 0, totalConnections: 0, droppedConnections: 0, totalOutboundData: 0, totalInboundData: 0,
+      }]);
+      await client.call('forward.update', { id, spec: { ...forwardSpec, labels: { tier: 'cache' } } }, { signal });
+      expect(await client.call('forward.resume', { selection: { labelSelector: 'tier=cache' } }, { signal })).toEqual({ affected: [id] });
+      const running = await client.call('forward.list', { selection: { specifications: ['db'] } }, { signal });
+      expect(running.sessions[0]).toMatchObject({ status: 'forwarding', sourceConnected: true, session: { paused: false } });
+      expect((await stat(`${directory}/db.sock`)).mode & 0o777).toBe(0o660);
+      expect(await client.call('forward.pause', { selection: { all: true } }, { signal })).toEqual({ affected: [id] });
+      expect(await client.call('forward.terminate', { selection: { specifications: [id] } }, { signal })).toEqual({ affected: [id] });
+      const missing = await client.call('forward.pause', { selection: { specifications: ['db'] } }, { signal }).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'MUTAGEN_NOT_FOUND', message: 'unable to locate requested sessions: specification "db" did not match any sessions' });
+      const invalid = await client.call('forward.create', { spec: { ...forwardSpec, source: { kind: 'forward', protocol: 'local', path: 'tcp:127.0.0.1:x' } }, paused: true }, { signal })
+        .catch((e: unknown) => e);
+      expect(invalid).toMatchObject({ code: 'MUTAGEN_INVALID_URL', message: expect.stringContaining('unable to parse source URL: ') as string });
+      client.close();
+    } finally {
+      await daemon.close();
+    }
   });
 });

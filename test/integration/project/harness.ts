@@ -7,6 +7,7 @@ import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import type { SyncSessionState } from '../../../src/model/session.js';
 import type { ProgressEvent } from '../../../src/runtime/progress.js';
 import type { ProjectEnvironment } from '../../../src/runtime/project.js';
+import { ForwardManager } from '../../../src/forward/manager.js';
 import { SyncManager } from '../../../src/sync/manager.js';
 import { testLogger } from '../../helpers/engine.js';
 import { makeTempDirectory } from '../../helpers/temp.js';
@@ -54,6 +55,11 @@ export function useProjectHarness(): () => Promise<ProjectHarness> {
       logger: testLogger(),
       createSync: async () => {
         const manager = new SyncManager({ dataDirectory: paths.dataDirectory, logger: testLogger(), version: '0.1.0-test' });
+        await manager.initialize();
+        return manager;
+      },
+      createForward: async () => {
+        const manager = new ForwardManager({ dataDirectory: paths.dataDirectory, logger: testLogger(), version: '0.1.0-test' });
         await manager.initialize();
         return manager;
       },

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors } from '../../../src/config/errors.js';
@@ -17,6 +18,16 @@ const harness = useProjectHarness();
 function applied(outcome: StartOutcome): Extract<StartOutcome, { kind: 'applied' }> {
   if (outcome.kind !== 'applied') throw new Error(`expected an applied start, got ${outcome.kind}`);
   return outcome;
+}
+
+/** A port nothing listens on (bound once, then released). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => { server.close(() => resolve()); });
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
 }
 
 function byName(states: readonly SyncSessionState[]): Map<string, SyncSessionState> {
@@ -141,6 +152,7 @@ sync:
 
   it('stops at a session the daemon cannot create, reports what was applied and keeps the lock', async () => {
     const project = await harness();
+    const listen = await freePort();
     await project.write(`
 afterCreate:
   - echo never
@@ -148,13 +160,13 @@ sync:
   good: { alpha: ./good-a, beta: ./good-b }
   bad: { alpha: ./bad-a, beta: "127.0.0.1:1:/srv/x" }
 forward:
-  web: { source: "tcp:localhost:18080", destination: "tcp:localhost:80" }
+  web: { source: "tcp:127.0.0.1:${listen}", destination: "tcp:127.0.0.1:9" }
 `);
     const outcome = applied(await startProject(project.environment({}), { paused: false, dryRun: false, concurrency: 1 }));
     expect(outcome.result.failures.map((failure) => [failure.title, failure.error instanceof MutagenError ? failure.error.message : failure.error]))
       .toEqual([['create sync:bad', 'unable to create synchronization session (bad): unable to connect to beta: ssh endpoints are not available in this process']]);
-    expect(outcome.result.done.map((task) => task.title)).toEqual(['create sync:good']);
-    expect(outcome.result.skipped).toEqual([{ title: 'create forward:web', reason: 'forwarding is not available yet' }]);
+    expect(outcome.result.done.map((task) => task.title)).toEqual(['create forward:web', 'create sync:good']);
+    expect(outcome.result.skipped).toEqual([]);
     expect(outcome.result.notRun).toEqual(['hook afterCreate']);
     expect(project.transcript).toEqual([]);
     expect(await readFile(`${project.file}.lock`, 'utf8')).toBe(outcome.plan.projectId);

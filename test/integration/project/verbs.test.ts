@@ -73,7 +73,7 @@ describe('project verbs', () => {
     const listed = await listProject(project.environment());
     expect(listed.observed.projectId).toBe(id);
     expect(listed.sync.map((state) => state.session.name).sort()).toEqual(['one', 'two']);
-    expect(listed.forward).toBeUndefined();
+    expect(listed.forward).toEqual([]);
   });
 
   it('run executes a named command in the project folder and reports its exit status', async () => {

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { writeFileAtomic } from '../base/atomic-write.js';
-import { errorMessage, MutagenError } from '../base/errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { errorMessage, MutagenError } from './errors.js';
 
 const ID_PATTERN = /^[a-z]{4}_[0-9a-zA-Z]{43}$/;
 
