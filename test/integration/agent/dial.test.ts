@@ -120,13 +120,13 @@ describe('agent dial over a local process transport', () => {
     expect(remote.transport.copies).toEqual([]);
   });
 
-  it('fails clearly when the agent rejects its environment, without reinstalling twice', async () => {
+  it('refuses a remote whose data directory setting is unusable, before installing anything', async () => {
     const home = await temp('mt-agent-home-');
     const remote = remoteAt(home, testAgent(), { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MUTAGEN_DATA_DIRECTORY: 'relative/dir' } });
     const error = await rejection(dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'forwarder', logger: agentTestLogger() }, AbortSignal.timeout(60_000)));
     expect(error.code).toBe('MUTAGEN_AGENT');
-    expect(error.message).toMatch(/^unable to handshake with agent process: .*exit status 2.*\(error output: mutagen agent: provided data directory path is not absolute: relative\/dir\)$/);
-    expect(remote.transport.copies).toHaveLength(1);
+    expect(error.message).toBe(`the data directory on local process (${home}) is not an absolute path: "relative/dir"`);
+    expect(remote.transport.copies).toEqual([]);
   });
 
   it('kills the agent process when the dial is aborted', async () => {

@@ -1,0 +1,62 @@
+/**
+ * The forwarding bench's target: a TCP server on 127.0.0.1 (own process, so the bench's client
+ * and this end do not share an event loop). Prints `listening <port>` on stdout, then serves
+ * connections by their first byte:
+ *   'S' + uint64 BE length  sink: read exactly that many pattern bytes, answer `ok <n> <intact>\n`
+ *   'E'                     echo every byte back (round-trip latency)
+ *   'I'                     idle: answer 'k' once, then hold the connection open
+ * A connection that closes before its first byte (a readiness probe) is simply dropped.
+ *
+ *   node --import tsx bench/target-server.ts
+ */
+import net from 'node:net';
+import { makePattern, PatternVerifier } from './lib/pattern.js';
+
+const pattern = makePattern();
+
+function sink(socket: net.Socket, first: Buffer): void {
+  let header = Buffer.alloc(0);
+  let verifier: PatternVerifier | undefined;
+  let expected = 0;
+  const onData = (chunk: Buffer): void => {
+    let data = chunk;
+    if (verifier === undefined) {
+      header = Buffer.concat([header, chunk]);
+      if (header.length < 8) return;
+      expected = Number(header.readBigUInt64BE(0));
+      verifier = new PatternVerifier(pattern);
+      data = header.subarray(8);
+    }
+    verifier.push(data);
+    if (verifier.received >= expected) {
+      socket.off('data', onData);
+      socket.end(`ok ${verifier.received} ${verifier.received === expected && verifier.intact ? 'intact' : 'corrupt'}\n`);
+    }
+  };
+  socket.on('data', onData);
+  if (first.length > 0) onData(first);
+}
+
+function serve(socket: net.Socket): void {
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  socket.once('data', (first: Buffer) => {
+    const mode = String.fromCharCode(first[0] ?? 0);
+    const rest = first.subarray(1);
+    if (mode === 'S') sink(socket, rest);
+    else if (mode === 'E') {
+      if (rest.length > 0) socket.write(rest);
+      socket.pipe(socket);
+    } else if (mode === 'I') socket.write('k');
+    else socket.destroy();
+  });
+}
+
+const server = net.createServer({ noDelay: true }, serve);
+server.maxConnections = 100_000;
+server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('unexpected server address');
+  process.stdout.write(`listening ${address.port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
