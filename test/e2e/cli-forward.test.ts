@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { useCliProject } from '../helpers/cli-project.js';
 import { eventually } from '../helpers/eventually.js';
 import { CLI_PATH, useProcesses, type ProcessResult } from '../helpers/processes.js';
+import { freePort, roundTrip } from '../helpers/net.js';
 
 // `mutagen forward …` through the built CLI (npm run build first) and the real daemon, with real
 // TCP listeners on 127.0.0.1 and Unix sockets in temp folders: traffic, listing, pause/resume/
@@ -34,29 +35,6 @@ async function echoServer(where: Where = 0): Promise<Where> {
   });
   const address = server.address();
   return typeof address === 'object' && address !== null ? address.port : where;
-}
-
-/** A port nothing listens on (bound once, then released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => { server.close(() => resolve()); });
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
-
-/** Connects, sends `text`, half-closes, and resolves with everything read until the peer ended. */
-function roundTrip(where: Where, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = typeof where === 'string' ? net.connect(where) : net.connect(where, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { received += chunk; });
-    socket.once('error', reject);
-    socket.once('close', () => resolve(received));
-    socket.once('connect', () => socket.end(text));
-  });
 }
 
 async function folder(): Promise<string> {

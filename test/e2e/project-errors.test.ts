@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { useCliProject } from '../helpers/cli-project.js';
 import { useProcesses, type ProcessResult } from '../helpers/processes.js';
+import { freePort } from '../helpers/net.js';
 
 // Bad input to `mutagen project …` through the built CLI with the real daemon: each a clear
 // message on stderr, exit 1, and nothing half-applied without saying so.
@@ -22,16 +23,6 @@ async function project(text: string | undefined): Promise<string> {
   await mkdir(directory);
   if (text !== undefined) await writeFile(path.join(directory, 'mutagen.yml'), text);
   return directory;
-}
-
-/** A port nothing listens on (bound once, then released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => { server.close(() => resolve()); });
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 function fails(result: ProcessResult): string {

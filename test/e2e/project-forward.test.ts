@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { useCliProject } from '../helpers/cli-project.js';
 import { eventually } from '../helpers/eventually.js';
 import { useProcesses } from '../helpers/processes.js';
+import { freePort, roundTrip } from '../helpers/net.js';
 
 // Forward sessions of mutagen.yml through the built CLI (npm run build first) and the real
 // daemon: `project start` creates them (traffic flows), `project list` shows them, pause/resume
@@ -32,27 +33,6 @@ async function taggedEcho(tag: string): Promise<number> {
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no port');
   return address.port;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => { server.close(() => resolve()); });
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
-
-function roundTrip(where: number | string, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = typeof where === 'string' ? net.connect(where) : net.connect(where, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { received += chunk; });
-    socket.once('error', reject);
-    socket.once('close', () => resolve(received));
-    socket.once('connect', () => socket.end(text));
-  });
 }
 
 async function succeeds(cwd: string, ...args: string[]): Promise<string> {

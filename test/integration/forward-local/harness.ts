@@ -118,13 +118,4 @@ export async function exchange(options: net.NetConnectOpts, payload: Buffer | st
   return Buffer.concat(chunks);
 }
 
-/** A free TCP port on 127.0.0.1 right now (only for tests that must name a port up front). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen({ host: '127.0.0.1', port: 0 });
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '../../helpers/net.js';

@@ -102,16 +102,7 @@ export function answerAfterEnd(prefix: string): (socket: net.Socket) => void {
   };
 }
 
-/** A TCP port on 127.0.0.1 that nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
+export { freePort } from '../../helpers/net.js';
 
 export async function connectTcp(port: number): Promise<net.Socket> {
   const socket = net.createConnection({ host: '127.0.0.1', port });

@@ -136,15 +136,7 @@ export async function stateOf(manager: ForwardManager, id: SessionId): Promise<F
   return state;
 }
 
-/** A TCP port that was free a moment ago (nothing listens on it). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '../../helpers/net.js';
 
 export type Address = { readonly port: number } | { readonly path: string };
 

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors } from '../../../src/config/errors.js';
@@ -12,22 +11,13 @@ import { formatPlan } from '../../../src/planner/plan.js';
 import { startProject, type StartOutcome } from '../../../src/runtime/start.js';
 import { controlProject } from '../../../src/runtime/verbs.js';
 import { useProjectHarness, type ProjectHarness } from './harness.js';
+import { freePort } from '../../helpers/net.js';
 
 const harness = useProjectHarness();
 
 function applied(outcome: StartOutcome): Extract<StartOutcome, { kind: 'applied' }> {
   if (outcome.kind !== 'applied') throw new Error(`expected an applied start, got ${outcome.kind}`);
   return outcome;
-}
-
-/** A port nothing listens on (bound once, then released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => { server.close(() => resolve()); });
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 function byName(states: readonly SyncSessionState[]): Map<string, SyncSessionState> {

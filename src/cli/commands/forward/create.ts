@@ -3,12 +3,11 @@ import { Command } from 'commander';
 import { MutagenError, wrapError } from '../../../base/errors.js';
 import { loadConfigurationFile, loadGlobalConfiguration } from '../../../config/load.js';
 import { emptyForwardConfiguration, mergeForwardConfiguration, type ForwardConfiguration } from '../../../model/configuration.js';
-import { parseLabel } from '../../../model/label.js';
-import { validateName } from '../../../model/name.js';
 import type { ForwardSpec } from '../../../model/session.js';
 import type { EndpointUrl } from '../../../model/url.js';
 import { parseForwardUrl } from '../../../url/parse.js';
 import { withDaemon, type CliContext } from '../../context.js';
+import { parseIdentity } from '../session-identity.js';
 import { addForwardCreateOptions, forwardConfigurationFromFlags, type ForwardCreateFlags } from './create-flags.js';
 
 function parseUrls(urls: readonly string[], context: CliContext): { source: EndpointUrl; destination: EndpointUrl } {
@@ -21,18 +20,6 @@ function parseUrls(urls: readonly string[], context: CliContext): { source: Endp
     }
   };
   return { source: parse(urls[0] ?? '', 'source'), destination: parse(urls[1] ?? '', 'destination') };
-}
-
-function parseIdentity(flags: ForwardCreateFlags): { name: string; labels: Record<string, string> } {
-  const name = flags.name ?? '';
-  const problem = validateName(name);
-  if (problem !== undefined) throw new MutagenError('MUTAGEN_INVALID_NAME', `invalid session name: ${problem}`);
-  const labels: Record<string, string> = {};
-  for (const text of flags.label ?? []) {
-    const { key, value } = parseLabel(text);
-    labels[key] = value;
-  }
-  return { name, labels };
 }
 
 /** built-in < ~/.mutagen.yml `forward.defaults` < each -c file's `forward.defaults` (cli spec §5.3). */

@@ -3,12 +3,11 @@ import { Command } from 'commander';
 import { MutagenError, wrapError } from '../../../base/errors.js';
 import { loadConfigurationFile, loadGlobalConfiguration } from '../../../config/load.js';
 import { emptySyncConfiguration, mergeSyncConfiguration, type SyncConfiguration } from '../../../model/configuration.js';
-import { parseLabel } from '../../../model/label.js';
-import { validateName } from '../../../model/name.js';
 import type { SyncSpec } from '../../../model/session.js';
 import type { EndpointUrl } from '../../../model/url.js';
 import { isLocalPathNested, parseSyncUrl } from '../../../url/parse.js';
 import { withDaemon, type CliContext } from '../../context.js';
+import { parseIdentity } from '../session-identity.js';
 import { addCreateOptions, configurationFromFlags, type CreateFlags } from './create-flags.js';
 
 function parseUrls(urls: readonly string[], context: CliContext): { alpha: EndpointUrl; beta: EndpointUrl } {
@@ -21,18 +20,6 @@ function parseUrls(urls: readonly string[], context: CliContext): { alpha: Endpo
     }
   };
   return { alpha: parse(urls[0] ?? '', 'alpha'), beta: parse(urls[1] ?? '', 'beta') };
-}
-
-function parseIdentity(flags: CreateFlags): { name: string; labels: Record<string, string> } {
-  const name = flags.name ?? '';
-  const problem = validateName(name);
-  if (problem !== undefined) throw new MutagenError('MUTAGEN_INVALID_NAME', `invalid session name: ${problem}`);
-  const labels: Record<string, string> = {};
-  for (const text of flags.label ?? []) {
-    const { key, value } = parseLabel(text);
-    labels[key] = value;
-  }
-  return { name, labels };
 }
 
 /** built-in < ~/.mutagen.yml < each -c file < flags (cli spec §5.3). */
