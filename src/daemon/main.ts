@@ -2,9 +2,8 @@ import { whenAborted } from '../base/abort.js';
 import { DisposableStore } from '../base/disposable.js';
 import { errorMessage, MutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
-import type { ForwardRemoteConnector } from '../forward/endpoint.js';
 import { ForwardManager } from '../forward/manager.js';
-import { SyncManager, type RemoteConnector } from '../sync/manager.js';
+import { SyncManager } from '../sync/manager.js';
 import { startDaemon } from './daemon.js';
 import { LogFile } from './log-file.js';
 import { createRemoteEndpoints } from './remote.js';
@@ -33,22 +32,12 @@ function logLevel(text: string | undefined): LogLevel {
   }
 }
 
-async function createSyncManager(dataDirectory: string, logger: Logger, remote: RemoteConnector): Promise<SyncManager> {
-  const manager = new SyncManager({ dataDirectory, logger, version: VERSION, remote });
+/**
+ * Loads a manager's persisted sessions (records that fail to load are logged and kept on disk,
+ * cli spec §10.3; unpaused sessions start, forward listeners bind again), closing it on failure.
+ */
+async function initialized<T extends { initialize(): Promise<unknown>; close(): Promise<void> }>(manager: T): Promise<T> {
   try {
-    // Records that fail to load are logged by the manager and kept on disk (cli spec §10.3).
-    await manager.initialize();
-  } catch (error) {
-    await manager.close();
-    throw error;
-  }
-  return manager;
-}
-
-async function createForwardManager(dataDirectory: string, logger: Logger, remote: ForwardRemoteConnector): Promise<ForwardManager> {
-  const manager = new ForwardManager({ dataDirectory, logger, version: VERSION, remote });
-  try {
-    // Unpaused sessions listen again; bind failures become their lastError and are retried.
     await manager.initialize();
   } catch (error) {
     await manager.close();
@@ -85,8 +74,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
     const daemon = await startDaemon({
       paths,
       logger,
-      createSync: () => createSyncManager(options.dataDirectory, logger.child('sync'), remote.connector),
-      createForward: () => createForwardManager(options.dataDirectory, logger.child('forward'), remote.forward),
+      createSync: () => initialized(new SyncManager({ dataDirectory: options.dataDirectory, logger: logger.child('sync'), version: VERSION, remote: remote.connector })),
+      createForward: () => initialized(new ForwardManager({ dataDirectory: options.dataDirectory, logger: logger.child('forward'), version: VERSION, remote: remote.forward })),
     }).catch((error: unknown) => {
       // A background daemon's stderr goes nowhere: the log file must say why it did not start.
       logger.error('unable to start', { error: errorMessage(error) });

@@ -30,6 +30,9 @@ afterAll(async () => {
 
 const temp = useTempDirectories();
 
+// Under CI the machine is set up for this (root, util-linux's unshare): not being able to is a failure, not a skip.
+if (!hideable && process.env['CI'] === 'true') throw new Error('the runtime-upload tests need root and unshare (util-linux) under CI');
+
 describe.skipIf(!hideable)('remote without a usable Node.js (needs root + unshare; skipped otherwise)', () => {
   it('uploads this machine\'s runtime once, uses it, and reuses it on the next dial', async () => {
     const home = await temp('mt-agent-home-');
