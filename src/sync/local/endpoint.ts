@@ -25,6 +25,7 @@ import { localCopies } from './local-copies.js';
 import { scan } from './scanner.js';
 import { StagingStore } from './staging.js';
 import { applyTransitions } from './transition.js';
+import { fileModeFor } from './transition-context.js';
 
 const CACHE_SAVE_INTERVAL_MS = 60_000;
 const READ_CHUNK = 256 * 1024;
@@ -75,7 +76,12 @@ export class LocalEndpoint implements Endpoint {
     private cache: Map<string, CacheEntry>,
   ) {
     this.config = options.configuration;
-    this.staging = new StagingStore({ root: options.stagingRoot, hash: this.config.hash, maxFileSize: this.config.maxStagingFileSize });
+    this.staging = new StagingStore({
+      root: options.stagingRoot,
+      hash: this.config.hash,
+      maxFileSize: this.config.maxStagingFileSize,
+      fileMode: fileModeFor(this.config, false),
+    });
   }
 
   /** Validates settings (ignores, ownership), loads the cache and starts watching. */
@@ -184,6 +190,7 @@ export class LocalEndpoint implements Endpoint {
       if (local !== undefined && (await this.stageLocalCopy(local, file, signal))) continue;
       paths.push(file.path);
     }
+    this.staging.persist();
     if (paths.length === 0) return { paths, signatures: [], receiver: undefined };
     const signatures: Signature[] = [];
     for (const p of paths) signatures.push(this.options.computeSignatures ? await this.signatureAt(p, signal) : EMPTY_SIGNATURE);

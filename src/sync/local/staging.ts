@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm } from './sync-fs.js';
+import { closeSync, fstatSync, openSync, writeSync, type BigIntStats } from 'node:fs';
+import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
-import { createXXHash128, type IHasher } from 'hash-wasm';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { createHasher, type Hasher } from './hasher.js';
+import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 
-/** Temporary names inside the staging root; anything with this prefix is a partial write. */
-const PARTIAL_PREFIX = '.mutagen-temporary-staging-';
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
 const WRITE_BUFFER_SIZE = 64 * 1024;
+/** A committed file at least this large is journaled at once (a crash would cost its transfer). */
+const JOURNAL_NOW_SIZE = 1024 * 1024;
 
 /**
- * One file being received. Bytes are hashed as they are written; commit() names the file by the
- * digest actually computed. Calls are sequential. After a failed write, abort() or commit() (which
- * rejects) may follow; abort() is idempotent and never stages anything.
+ * One file being received. Bytes are hashed as they are written; commit() records the file under
+ * the digest actually computed. Calls are sequential. After a failed write, abort() or commit()
+ * (which rejects) may follow; abort() is idempotent and never stages anything.
  */
 export interface StagingSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -24,77 +24,126 @@ export interface StagingSink {
   abort(): Promise<void>;
 }
 
+/** A committed staged file: where it is, and its stat when it was closed (unknown after a restart). */
+export interface StagedFile {
+  readonly file: string;
+  readonly stat: BigIntStats | undefined;
+}
+
 export interface StagingStoreOptions {
   readonly root: string;
   readonly hash: HashAlgorithm;
   /** A sink that would grow past this many bytes fails (sync-semantics §6.7). */
   readonly maxFileSize: number;
+  /** Permission bits staged files are created with (the umask applies); 0600 when unset. */
+  readonly fileMode?: number;
 }
 
 /**
- * Content-addressed store of received files (sync-semantics §6.5): a staged file lives at
- * `<root>/<2 hex>/<digest hex><xxh3-128 of path hex>`, so a lookup by (path, expected digest)
- * misses when the received bytes hashed to something else. One owner (an endpoint) uses it
- * sequentially; wipe() after each transition removes everything.
+ * Store of received files (sync-semantics §6.5), looked up by (path, digest actually computed):
+ * a lookup by (path, expected digest) misses when the received bytes hashed to something else,
+ * which is the only content check. Files are written once, directly under their final name in a
+ * flat root; an append-only journal (staging-journal.ts) records each committed file, so a later
+ * process finds them again and everything else in the root is a partial file to remove. This
+ * replaces the per-file rename to a content-addressed name of §6.5 with a journal line (one
+ * buffered write per 64 KiB of records, at once for files of 1 MiB and more, and at the end of
+ * each stage phase). One owner (an endpoint) uses it sequentially; wipe()
+ * after each transition removes everything.
  */
 export class StagingStore {
   private readonly options: StagingStoreOptions;
-  private pathHasher: Promise<IHasher> | undefined;
+  private readonly journal: StagingJournal;
+  /** `<digest hex>:<path>` → committed file. Loaded from the journal by the first initialize(). */
+  private readonly index = new Map<string, StagedFile>();
+  private loaded = false;
   private rootReady: Promise<void> | undefined;
-  /** Fan-out directories known to exist (saves a mkdir per commit). */
-  private readonly directories = new Set<string>();
+  /** Names are `<tag>-<counter>`: the tag is unique to this store instance (process). */
+  private readonly tag = randomBytes(6).toString('hex');
+  private counter = 0;
 
   constructor(options: StagingStoreOptions) {
     this.options = options;
+    this.journal = new StagingJournal(path.join(options.root, JOURNAL_NAME));
   }
 
   get root(): string {
     return this.options.root;
   }
 
-  /** Creates the root (0700) and removes partial files left by an interrupted cycle. */
+  /**
+   * Creates the root (0700). The first call also reads the journal left by an earlier process
+   * and removes every file it does not list (partial writes of an interrupted cycle).
+   */
   async initialize(): Promise<void> {
     await this.ensureRoot();
-    const names = await readdir(this.options.root);
-    for (const name of names) {
-      if (name.startsWith(PARTIAL_PREFIX)) await rm(path.join(this.options.root, name), { force: true, recursive: true });
+    if (this.loaded) return;
+    const records = StagingJournal.read(path.join(this.options.root, JOURNAL_NAME));
+    const names = new Set(await readdir(this.options.root));
+    const kept = new Set<string>([JOURNAL_NAME]);
+    for (const record of records) {
+      if (!names.has(record.name)) continue;
+      const key = indexKey(record.digestHex, record.path);
+      const previous = this.index.get(key);
+      if (previous !== undefined) kept.delete(path.basename(previous.file));
+      this.index.set(key, { file: path.join(this.options.root, record.name), stat: undefined });
+      kept.add(record.name);
     }
+    for (const name of names) {
+      if (!kept.has(name)) await rm(path.join(this.options.root, name), { force: true, recursive: true });
+    }
+    this.loaded = true;
   }
 
   async contains(relative: string, digest: Uint8Array): Promise<boolean> {
-    return (await this.stagedFile(relative, digest)) !== undefined;
+    return Promise.resolve(this.lookup(relative, digest) !== undefined);
   }
 
   /** Absolute path of the staged file for (path, digest), or undefined if none is staged. */
   async stagedFile(relative: string, digest: Uint8Array): Promise<string | undefined> {
-    const file = await this.stagedLocation(relative, digest);
+    return Promise.resolve(this.lookup(relative, digest)?.file);
+  }
+
+  /** The staged file for (path, digest), without touching the disk. */
+  lookup(relative: string, digest: Uint8Array): StagedFile | undefined {
+    return this.index.get(indexKey(digestHex(digest), relative));
+  }
+
+  /** Forgets a staged file that was moved into place or found missing. */
+  release(relative: string, digest: Uint8Array): void {
+    this.index.delete(indexKey(digestHex(digest), relative));
+  }
+
+  /** Writes buffered journal records (end of a stage phase). */
+  persist(): void {
     try {
-      const stat = await lstat(file);
-      return stat.isFile() ? file : undefined;
+      this.journal.flush();
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
-      throw error;
+      throw new MutagenError('MUTAGEN_STAGING', `unable to write staging journal: ${errorMessage(error)}`, { cause: error });
     }
   }
 
   /** Opens a sink for the file that will be staged for `relative`. */
   async createSink(relative: string): Promise<StagingSink> {
-    await this.ensureRoot();
+    if (!this.loaded) await this.initialize();
+    else await this.ensureRoot();
     const hasher = await createHasher(this.options.hash);
-    const partial = path.join(this.options.root, `${PARTIAL_PREFIX}${randomBytes(8).toString('hex')}`);
+    const name = `${this.tag}-${(this.counter++).toString(36)}`;
+    const file = path.join(this.options.root, name);
     let fd: number;
     try {
-      fd = openSync(partial, 'wx', 0o600);
+      fd = openSync(file, 'wx', this.options.fileMode ?? 0o600);
     } catch (error) {
       throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
     }
-    return new FileSink(fd, partial, hasher, this.options.maxFileSize, (digest) => this.place(partial, relative, digest));
+    return new FileSink(fd, file, hasher, this.options.maxFileSize, (digest, stat) => this.record(relative, name, digest, stat));
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
   async wipe(): Promise<void> {
     this.rootReady = undefined;
-    this.directories.clear();
+    this.journal.close();
+    this.index.clear();
+    this.loaded = true;
     await rm(this.options.root, { recursive: true, force: true });
   }
 
@@ -109,38 +158,20 @@ export class StagingStore {
     return this.rootReady;
   }
 
-  /**
-   * Where the staged file for (path, digest) lives, without checking that it exists: callers
-   * that operate on it anyway (chmod, link) learn of a missing file from ENOENT, saving an lstat.
-   */
-  async stagedLocation(relative: string, digest: Uint8Array): Promise<string> {
-    this.pathHasher ??= createXXHash128();
-    const hasher = await this.pathHasher;
-    // init/update/digest run synchronously, so sharing one instance is safe.
-    const pathHash = hasher.init().update(relative).digest('hex');
+  private async record(relative: string, name: string, digest: Uint8Array, stat: BigIntStats): Promise<void> {
     const hex = digestHex(digest);
-    return path.join(this.options.root, hex.slice(0, 2).padEnd(2, '0'), `${hex}${pathHash}`);
-  }
-
-  /** Renames a finished partial file to its content-addressed name. */
-  private async place(partial: string, relative: string, digest: Uint8Array): Promise<void> {
-    const target = await this.stagedLocation(relative, digest);
-    const directory = path.dirname(target);
-    if (!this.directories.has(directory)) {
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-      this.directories.add(directory);
-    }
-    try {
-      await rename(partial, target);
-    } catch (error) {
+    const key = indexKey(hex, relative);
+    const previous = this.index.get(key);
+    this.journal.append({ name, digestHex: hex, path: relative }, stat.size >= JOURNAL_NOW_SIZE);
+    this.index.set(key, { file: path.join(this.options.root, name), stat });
+    if (previous !== undefined) await unlink(previous.file).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      // The fan-out directory vanished behind our back: recreate it once.
-      this.directories.delete(directory);
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-      this.directories.add(directory);
-      await rename(partial, target);
-    }
+    });
   }
+}
+
+function indexKey(hex: string, relative: string): string {
+  return `${hex}:${relative}`;
 }
 
 class FileSink implements StagingSink {
@@ -152,10 +183,10 @@ class FileSink implements StagingSink {
 
   constructor(
     private readonly fd: number,
-    private readonly partial: string,
+    private readonly file: string,
     private readonly hasher: Hasher,
     private readonly maxSize: number,
-    private readonly place: (digest: Uint8Array) => Promise<void>,
+    private readonly record: (digest: Uint8Array, stat: BigIntStats) => Promise<void>,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -184,10 +215,11 @@ class FileSink implements StagingSink {
     let digest: Uint8Array;
     try {
       this.flush();
+      const stat = fstatSync(this.fd, { bigint: true });
       closeSync(this.fd);
       this.closed = true;
       digest = this.hasher.digest();
-      await this.place(digest);
+      await this.record(digest, stat);
     } catch (error) {
       await this.fail();
       throw new MutagenError('MUTAGEN_STAGING', `unable to commit staged file: ${errorMessage(error)}`, { cause: error });
@@ -223,7 +255,7 @@ class FileSink implements StagingSink {
         // already failed; the partial file is removed below
       }
     }
-    await rm(this.partial, { force: true });
+    await rm(this.file, { force: true });
   }
 }
 

@@ -48,7 +48,7 @@ export function isCancelled(context: TransitionContext): boolean {
  * without execute bits, plus an execute bit for each read bit when executable (0644 → 0755);
  * in manual mode exactly the default file mode.
  */
-export function fileModeFor(context: TransitionContext, executable: boolean): number {
+export function fileModeFor(context: Pick<TransitionContext, 'permissionsMode' | 'defaultFileMode'>, executable: boolean): number {
   if (context.permissionsMode === 'manual') return context.defaultFileMode & 0o7777;
   const base = context.defaultFileMode & 0o7666;
   return executable ? base | ((base & 0o444) >> 2) : base;

@@ -1,13 +1,13 @@
 import { lchmod } from 'node:fs/promises';
 import { chmod, mkdir, symlink } from './sync-fs.js';
-import { lstatSync, type BigIntStats } from 'node:fs';
+import { existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, MutagenError } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
 import { digestsEqual } from '../core/entries.js';
 import { isValidName, type WalkTarget } from './fs-walk.js';
 import { applyOwnership } from './ownership.js';
-import { cacheEntryFromStat, cacheMatchesExactly } from './scan-cache.js';
+import { cacheEntryFromStat } from './scan-cache.js';
 import { normalizePortableTarget } from './symlink.js';
 import {
   CANCELLED_PROBLEM, chain, fileModeFor, isCancelled, recordProblem, setFilePermissions, type TransitionContext,
@@ -78,47 +78,49 @@ async function createFile(context: TransitionContext, target: WalkTarget, relati
 }
 
 async function placeStagedFile(context: TransitionContext, target: WalkTarget, relative: string, entry: FileEntry, replace: boolean): Promise<void> {
-  // No separate existence check: preparing a staged file that is not there fails with ENOENT.
-  const staged = await context.staging.stagedLocation(relative, entry.digest);
+  const staged = context.staging.lookup(relative, entry.digest);
+  if (staged === undefined) throw missingStagedFile(context);
   const mode = fileModeFor(context, entry.executable);
   const prepare = (file: string): Promise<void> => setFilePermissions(context, file, mode);
-  try {
-    await prepare(staged);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') {
-      context.missingStagedFiles = true;
-      throw failure('unable to relocate staged file: no staged file with the expected digest', error);
+  // Files placed are remembered with the staged file's stat (a link or rename keeps inode, size,
+  // mode and mtime), so the next scan reuses the digest instead of re-reading them (§2.5 still
+  // compares that stat with what is then on disk). Staged files are created with the default
+  // file mode, so most need neither a chmod nor another stat here.
+  let stat = staged.stat;
+  if (stat === undefined || needsPreparation(context, stat, mode)) {
+    try {
+      await prepare(staged.file);
+      stat = lstatSync(staged.file, { bigint: true });
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        context.staging.release(relative, entry.digest);
+        throw missingStagedFile(context, error);
+      }
+      throw failure(chain('unable to set staged file permissions', error), error);
     }
-    throw failure(chain('unable to set staged file permissions', error), error);
   }
-  const before = statQuietly(staged);
+  let how: 'moved' | 'copied';
   try {
-    await relocateStagedFile(staged, target, { replace, prepare });
+    how = await relocateStagedFile(staged.file, target, { replace, prepare });
   } catch (error) {
+    if (errnoCode(error) === 'ENOENT' && !existsSync(staged.file)) {
+      context.staging.release(relative, entry.digest);
+      throw missingStagedFile(context, error);
+    }
     throw failure(chain('unable to relocate staged file', error), error);
   }
-  recordPlacement(context, target.absolute, relative, entry, before);
+  context.staging.release(relative, entry.digest);
+  if (how === 'moved') context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
 }
 
-function statQuietly(file: string): BigIntStats | undefined {
-  try {
-    return lstatSync(file, { bigint: true });
-  } catch {
-    return undefined;
-  }
+function missingStagedFile(context: TransitionContext, cause?: unknown): MutagenError {
+  context.missingStagedFiles = true;
+  return failure('unable to relocate staged file: no staged file with the expected digest', cause);
 }
 
-/**
- * Remembers what was placed so the next scan reuses the digest instead of re-reading the file.
- * A link or rename keeps inode, size, mode and mtime, so the target's stat must equal the staged
- * file's stat taken before it moved; anything else (a cross-device copy, or a write by someone
- * else in between) records nothing and the next scan hashes the file as usual.
- */
-function recordPlacement(context: TransitionContext, absolute: string, relative: string, entry: FileEntry, before: BigIntStats | undefined): void {
-  if (before === undefined || context.placed === undefined) return;
-  const after = statQuietly(absolute);
-  if (after === undefined || !cacheMatchesExactly(cacheEntryFromStat(before, entry.digest), after)) return;
-  context.placed.set(relative, cacheEntryFromStat(after, entry.digest));
+/** Whether the staged file needs ownership or a mode change before it is moved into place. */
+function needsPreparation(context: TransitionContext, stat: BigIntStats, mode: number): boolean {
+  return context.owner !== undefined || context.group !== undefined || (Number(stat.mode) & 0o7777) !== mode;
 }
 
 async function createSymlink(context: TransitionContext, target: WalkTarget, relative: string, entry: SymlinkEntry): Promise<void> {

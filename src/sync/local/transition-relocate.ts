@@ -23,12 +23,13 @@ export interface RelocateOptions {
  * a filesystem without hard links falls back to check-then-rename. When the staging root is on
  * another filesystem (EXDEV), the file is first copied to a `.mutagen-temporary-cross-device-
  * rename…` file in the target directory, prepared, and moved from there. At no point does a
- * partial file appear under the target name. Throws with a chainable message.
+ * partial file appear under the target name. Throws with a chainable message. Resolves to
+ * 'moved' when the staged inode itself is now at the target, 'copied' after a cross-device copy.
  */
-export async function relocateStagedFile(staged: string, target: WalkTarget, options: RelocateOptions): Promise<void> {
+export async function relocateStagedFile(staged: string, target: WalkTarget, options: RelocateOptions): Promise<'moved' | 'copied'> {
   try {
     await move(staged, target.absolute, options.replace);
-    return;
+    return 'moved';
   } catch (error) {
     if (errnoCode(error) !== 'EXDEV') throw relocationError(error);
   }
@@ -42,6 +43,7 @@ export async function relocateStagedFile(staged: string, target: WalkTarget, opt
     throw relocationError(error);
   }
   await unlink(staged).catch(() => undefined);
+  return 'copied';
 }
 
 async function move(source: string, destination: string, replace: boolean): Promise<void> {

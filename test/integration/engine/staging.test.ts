@@ -30,29 +30,78 @@ async function filesUnder(directory: string): Promise<string[]> {
 }
 
 describe('StagingStore', () => {
-  it('creates its root with mode 0700 and removes stale partial files on initialize', async () => {
+  it('creates its root with mode 0700; a later store keeps journaled files and removes partial ones', async () => {
     const s = store();
     await s.initialize();
     expect((await stat(root)).mode & 0o777).toBe(0o700);
     const digest = await stage(s, 'kept', 'content');
+    s.persist();
+    const unjournaled = await stage(s, 'lost', 'never journaled');
     await writeFile(path.join(root, '.mutagen-temporary-staging-leftover'), 'partial');
-    await s.initialize();
-    expect(await filesUnder(root)).toEqual([path.relative(root, (await s.stagedFile('kept', digest)) ?? '')]);
+    await mkdir(path.join(root, 'ab'));
+    await writeFile(path.join(root, 'ab', 'old-layout'), 'x');
+    // a process that starts afterwards (crash or restart) finds only what the journal lists
+    const later = store();
+    await later.initialize();
+    const kept = await later.stagedFile('kept', digest);
+    expect(kept).toBeDefined();
+    expect(await readFile(kept ?? '', 'utf8')).toBe('content');
+    expect(await later.contains('lost', unjournaled)).toBe(false);
+    expect(await filesUnder(root)).toEqual([path.basename(kept ?? ''), 'journal'].sort());
   });
 
-  it('names a committed file <2 hex>/<digest hex><xxh3-128 of path> after the digest it computed', async () => {
+  it('journals a large file at once, so a crash right after its commit does not lose it', async () => {
     const s = store();
+    await s.initialize();
+    const small = await stage(s, 'small', 'not yet journaled');
+    const large = await stage(s, 'large', Buffer.alloc(1024 * 1024, 7));
+    const later = store();
+    await later.initialize();
+    expect(await later.contains('large', large)).toBe(true);
+    expect(await later.contains('small', small)).toBe(true);
+  });
+
+  it('ignores a torn or malformed journal line', async () => {
+    const s = store();
+    await s.initialize();
+    const digest = await stage(s, 'a', 'A');
+    s.persist();
+    const journal = path.join(root, 'journal');
+    await writeFile(journal, `${await readFile(journal, 'utf8')}["x","zz","b"]\n[1,2,3]\n{"not":"a record"}\n["half-writ`);
+    const later = store();
+    await later.initialize();
+    expect(await later.contains('a', digest)).toBe(true);
+    expect(await filesUnder(root)).toHaveLength(2);
+  });
+
+  it('finds a committed file by the path and the digest it computed, with its stat', async () => {
+    const s = new StagingStore({ root, hash: 'sha1', maxFileSize: Number.MAX_SAFE_INTEGER, fileMode: 0o640 });
     await s.initialize();
     const digest = await stage(s, 'dir/file.txt', 'hello world');
     expect(digestHex(digest)).toBe(digestHex(sha1('hello world')));
-    const staged = await s.stagedFile('dir/file.txt', digest);
-    const hex = digestHex(digest);
+    const staged = s.lookup('dir/file.txt', digest);
     expect(staged).toBeDefined();
-    expect(path.relative(root, staged ?? '')).toMatch(new RegExp(`^${hex.slice(0, 2)}/${hex}[0-9a-f]{32}$`));
-    expect(await readFile(staged ?? '', 'utf8')).toBe('hello world');
+    expect(path.dirname(staged?.file ?? '')).toBe(root);
+    expect(await readFile(staged?.file ?? '', 'utf8')).toBe('hello world');
+    const onDisk = await stat(staged?.file ?? '', { bigint: true });
+    expect(staged?.stat?.ino).toBe(onDisk.ino);
+    expect(staged?.stat?.mtimeNs).toBe(onDisk.mtimeNs);
+    expect(Number(onDisk.mode) & 0o777).toBe(0o640 & ~process.umask());
     expect(await s.contains('dir/file.txt', digest)).toBe(true);
     // the same bytes staged for another path are a different file
     expect(await s.contains('other.txt', digest)).toBe(false);
+    s.release('dir/file.txt', digest);
+    expect(await s.contains('dir/file.txt', digest)).toBe(false);
+  });
+
+  it('replaces an earlier file staged for the same path and digest', async () => {
+    const s = store();
+    await s.initialize();
+    const first = await stage(s, 'f', 'same');
+    const firstFile = await s.stagedFile('f', first);
+    const second = await stage(s, 'f', 'same');
+    expect(await s.stagedFile('f', second)).not.toBe(firstFile);
+    expect(await filesUnder(root)).toHaveLength(1);
   });
 
   it('does not find bytes that differ from the expected digest under the expected digest', async () => {
