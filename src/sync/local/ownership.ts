@@ -1,16 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { chown, lchown } from './sync-fs.js';
+import { accountDatabaseFile, lookUpAccountId, MAX_ACCOUNT_ID, type AccountDatabases } from '../../base/accounts.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 
 /** Where names are looked up; tests and unusual systems may point elsewhere. */
-export interface OwnershipDatabases {
-  readonly passwdFile?: string;
-  readonly groupFile?: string;
+export interface OwnershipDatabases extends AccountDatabases {
   readonly signal?: AbortSignal;
 }
 
 const NUMERIC_ID = /^(0|[1-9][0-9]*)$/;
-const MAX_ID = 0xffff_fffe;
 
 /**
  * Resolves an ownership spec (sync-semantics §2.10) to a numeric POSIX id: `id:<n>` (no leading
@@ -29,14 +26,13 @@ export async function resolveOwnership(
   if (spec.startsWith('sid:')) {
     throw new MutagenError('MUTAGEN_INVALID_CONFIGURATION', `invalid ${what} specification "${spec}": windows security identifiers are not supported on this platform`);
   }
-  const file = kind === 'user' ? (databases.passwdFile ?? '/etc/passwd') : (databases.groupFile ?? '/etc/group');
-  let text: string;
+  const file = accountDatabaseFile(kind, databases);
+  let id: number | undefined;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(databases.signal === undefined ? {} : { signal: databases.signal }) });
+    id = await lookUpAccountId(kind, spec, databases, databases.signal);
   } catch (error) {
     throw new MutagenError('MUTAGEN_INVALID_CONFIGURATION', `unable to look up ${what} "${spec}": unable to read ${file}: ${errorMessage(error)}`, { cause: error });
   }
-  const id = lookUpName(text, spec);
   if (id === undefined) {
     throw new MutagenError('MUTAGEN_INVALID_CONFIGURATION', `unable to look up ${what} "${spec}": no such ${kind} in ${file}`, {
       hint: `Use an existing ${kind} name or a numeric id written as id:<n>.`,
@@ -50,23 +46,10 @@ function parseNumericId(text: string, what: string): number {
     throw new MutagenError('MUTAGEN_INVALID_CONFIGURATION', `invalid ${what} specification "id:${text}": expected a decimal id without leading zeros`);
   }
   const id = Number(text);
-  if (!Number.isSafeInteger(id) || id > MAX_ID) {
+  if (!Number.isSafeInteger(id) || id > MAX_ACCOUNT_ID) {
     throw new MutagenError('MUTAGEN_INVALID_CONFIGURATION', `invalid ${what} specification "id:${text}": id out of range`);
   }
   return id;
-}
-
-/** passwd and group lines both start `name:password:id:`; comments and blank lines are skipped. */
-function lookUpName(database: string, name: string): number | undefined {
-  for (const line of database.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const fields = line.split(':');
-    if (fields[0] !== name || fields.length < 3) continue;
-    const id = fields[2] ?? '';
-    if (!NUMERIC_ID.test(id)) return undefined;
-    return Number(id);
-  }
-  return undefined;
 }
 
 /**
