@@ -193,7 +193,11 @@ export class LocalEndpoint implements Endpoint {
     this.staging.persist();
     if (paths.length === 0) return { paths, signatures: [], receiver: undefined };
     const signatures: Signature[] = [];
-    for (const p of paths) signatures.push(this.options.computeSignatures ? await this.signatureAt(p, signal) : EMPTY_SIGNATURE);
+    // A base is what the last scan saw as a file at the same path: new paths (all of them in an
+    // initial sync) need no open that fails.
+    for (const p of paths) {
+      signatures.push(this.options.computeSignatures && last.cache.has(p) ? await this.signatureAt(p, signal) : EMPTY_SIGNATURE);
+    }
     this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging);
     return { paths, signatures, receiver: this.receiver };
   }
