@@ -49,6 +49,9 @@ export function watchTreeRecursively(root: string, callbacks: TreeWatchCallbacks
   }
   return {
     ready: Promise.resolve(),
+    // Events are only recorded here (no lstat, no walk): nothing to defer.
+    hold: () => undefined,
+    release: () => undefined,
     close: () => {
       if (!closed) {
         closed = true;

@@ -15,6 +15,14 @@ export interface TreeWatchCallbacks {
 export interface TreeWatch {
   /** Resolves once every directory is watched, or when the watch is closed first. Never rejects. */
   readonly ready: Promise<void>;
+  /**
+   * While held, names reported by events are still passed to `onPath` but not examined: no lstat,
+   * no new directory watched or walked until release(), which catches up on all of them at once.
+   * A directory created while held is walked (and reported) on release, so nothing made inside it
+   * meanwhile is missed. Used while our own transition creates many entries.
+   */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -61,11 +69,22 @@ class DirectoryTreeWatch implements TreeWatch {
   /** Names reported by `rename` events, checked at the next turn. */
   private readonly candidates = new Set<string>();
   private checkScheduled = false;
+  private held = false;
 
   constructor(private readonly root: string, private readonly callbacks: TreeWatchCallbacks) {
     this.ready = new Promise<void>((resolve) => { this.settle = resolve; });
     this.queue.push({ relative: '', report: false, parent: undefined });
     void this.pump();
+  }
+
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.scheduleCheck();
   }
 
   close(): Promise<void> {
@@ -189,7 +208,11 @@ class DirectoryTreeWatch implements TreeWatch {
     }
     if (event !== 'rename') return;
     this.candidates.add(child);
-    if (this.checkScheduled) return;
+    this.scheduleCheck();
+  }
+
+  private scheduleCheck(): void {
+    if (this.held || this.checkScheduled || this.candidates.size === 0) return;
     this.checkScheduled = true;
     setImmediate(() => this.checkCandidates());
   }
@@ -197,7 +220,7 @@ class DirectoryTreeWatch implements TreeWatch {
   /** Brings the watched set in line with what the reported names now are. */
   private checkCandidates(): void {
     this.checkScheduled = false;
-    if (this.closed) return;
+    if (this.closed || this.held) return;
     const names = [...this.candidates];
     this.candidates.clear();
     try {

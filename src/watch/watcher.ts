@@ -85,6 +85,9 @@ export class TreeWatcher {
   private retryTimer: NodeJS.Timeout | undefined;
   private teardowns: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  private holds = 0;
+  /** A root event that arrived while held, handled on release. */
+  private heldRootEvent: Active | undefined;
 
   constructor(root: string, private readonly options: WatchOptions) {
     this.root = path.resolve(root);
@@ -122,6 +125,26 @@ export class TreeWatcher {
   markDirty(paths: Iterable<string>): void {
     for (const p of paths) this.add(p);
     if (this.current === 'backing-off' && this.retryingEstablishment) this.restart();
+  }
+
+  /**
+   * Defers the costly reactions to events (examining reported names, watching and walking new
+   * directories, re-establishing a root that appeared) while the owner's own transition runs;
+   * paths are still recorded. Calls nest; the last release() catches up on everything.
+   */
+  hold(): void {
+    this.holds += 1;
+    if (this.holds === 1) this.active?.tree?.hold();
+  }
+
+  release(): void {
+    if (this.holds === 0) return;
+    this.holds -= 1;
+    if (this.holds > 0) return;
+    this.active?.tree?.release();
+    const active = this.heldRootEvent;
+    this.heldRootEvent = undefined;
+    if (active !== undefined) this.onRootEvent(active);
   }
 
   close(): Promise<void> {
@@ -180,13 +203,15 @@ export class TreeWatcher {
   private startTree(active: Active): TreeWatch {
     const prune = this.options.pruneDirectory;
     const start = (this.options.nativeRecursive ?? NATIVE_RECURSIVE_WATCH) ? watchTreeRecursively : watchTree;
-    return start(this.root, {
+    const tree = start(this.root, {
       pruneDirectory: prune === undefined ? () => false : prune,
       onPath: (relative) => {
         if (!this.stale(active.generation)) this.record(relative);
       },
       onError: (error) => this.failed(error, 'watch', active.generation),
     });
+    if (this.holds > 0) tree.hold();
+    return tree;
   }
 
   private established(active: Active): void {
@@ -250,6 +275,10 @@ export class TreeWatcher {
   private onRootEvent(active: Active): void {
     if (this.stale(active.generation)) return;
     this.record('');
+    if (this.holds > 0) {
+      this.heldRootEvent = active;
+      return;
+    }
     if (active.checking) {
       active.recheck = true;
       return;
@@ -293,7 +322,11 @@ export class TreeWatcher {
 
   private schedule(): void {
     if (this.closing !== undefined) return;
-    clearTimeout(this.signalTimer);
+    if (this.signalTimer !== undefined) {
+      // Debounce: restart the pending timer (cheaper than clearing and creating one per event).
+      this.signalTimer.refresh();
+      return;
+    }
     this.signalTimer = setTimeout(() => {
       this.signalTimer = undefined;
       this.options.onSignal();

@@ -231,6 +231,8 @@ export class LocalEndpoint implements Endpoint {
     if (last === undefined) throw new MutagenError('MUTAGEN_TRANSITION', 'transition without a preceding scan');
     this.receiver = undefined;
     const placed = new Map<string, CacheEntry>();
+    // Our own changes need no examining by the watcher while they happen (see TreeWatcher.hold).
+    this.watcher?.hold();
     try {
       const result = await applyTransitions(changes, {
         placed,
@@ -254,6 +256,7 @@ export class LocalEndpoint implements Endpoint {
       if (this.watcher === undefined && this.config.watchMode === 'portable') this.startWatching();
       return result;
     } finally {
+      this.watcher?.release();
       await this.staging.wipe().catch(() => undefined);
     }
   }
