@@ -54,6 +54,32 @@ describe('TreeWatcher events', () => {
     }, { intervalMs: 50 });
   });
 
+  it('while held, records names without watching new directories; release walks them once, missing nothing', async () => {
+    const root = await temp('mt-watch-');
+    await tree(root, ['existing/a.txt']);
+    const h = await start(root);
+    h.watcher.hold();
+    h.watcher.hold(); // holds nest
+    await mkdir(path.join(root, 'made/deep'), { recursive: true });
+    await writeFile(path.join(root, 'made/deep/inside.txt'), 'created while held');
+    await writeFile(path.join(root, 'existing/b.txt'), 'created while held');
+    await eventually(() => expect([...h.collect()], h.status()).toEqual(expect.arrayContaining(['made', 'existing/b.txt'])));
+    h.watcher.release();
+    // Still held: the new directory is not watched yet, so a write inside it goes unreported.
+    await writeFile(path.join(root, 'made/deep/unseen.txt'), 'x');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.collect()).not.toContain('made/deep/unseen.txt');
+    h.watcher.release();
+    // Released: the new directories are walked and reported (their files get re-listed) ...
+    await eventually(() => expect([...h.collect()], h.status()).toEqual(expect.arrayContaining(['made/deep'])));
+    // ... and watched from now on.
+    await eventually(async () => {
+      await appendFile(path.join(root, 'made/deep/inside.txt'), 'after release\n');
+      expect(h.collect(), h.status()).toContain('made/deep/inside.txt');
+    }, { intervalMs: 50 });
+    expect(h.overflowed()).toBe(false);
+  });
+
   it('covers the files of a directory created and filled at once, then watches it', async () => {
     const root = await temp('mt-watch-');
     const h = await start(root);

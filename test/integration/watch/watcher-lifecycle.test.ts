@@ -71,6 +71,29 @@ describe('TreeWatcher lifecycle', () => {
     }, { intervalMs: 50 });
   });
 
+  it('establishes a root created while held only on release, then watches its whole tree', async () => {
+    const parent = await temp('mt-watch-');
+    const root = path.join(parent, 'root');
+    const h = await start(root);
+    expect(h.watcher.state).toBe('watching-parent');
+    h.watcher.hold();
+    await mkdir(path.join(root, 'sub'), { recursive: true });
+    await writeFile(path.join(root, 'sub/f.txt'), 'x');
+    await eventually(() => expect(h.collect()).toContain(''));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.watcher.state).toBe('watching-parent');
+    h.watcher.release();
+    await eventually(() => expect(h.watcher.state).toBe('watching'));
+    await eventually(() => {
+      h.collect();
+      expect(h.overflowed()).toBe(true);
+    });
+    await eventually(async () => {
+      await appendFile(path.join(root, 'sub/f.txt'), 'x');
+      expect(h.collect(), h.status()).toContain('sub/f.txt');
+    }, { intervalMs: 50 });
+  });
+
   it('backs off with an error while the root\'s parent is missing, and recovers by itself', async () => {
     const base = await temp('mt-watch-');
     const root = path.join(base, 'missing/root');
