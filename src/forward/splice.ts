@@ -1,5 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { MAX_STREAM_WINDOW } from '../wire/receive-window.js';
+import { WireStream } from '../wire/wire-stream.js';
 
 type Chunk = Buffer | Uint8Array | string;
 
@@ -75,6 +77,8 @@ export function splice(
       signal.removeEventListener('abort', onAbort);
       resolve();
     };
+    // Forwarded connections are bulk byte streams: let multiplexed ones auto-tune their window.
+    for (const stream of [source, destination]) if (stream instanceof WireStream) stream.tuneReceiveWindow(MAX_STREAM_WINDOW);
     watch(source, destination, closed);
     watch(destination, source, closed);
     forward(source, destination, options.onOutbound);

@@ -57,6 +57,15 @@ export class ByteQueue {
     return out;
   }
 
+  /** Removes and returns up to `max` bytes from the front: a view of (part of) the first chunk. */
+  takeFront(max: number): Buffer {
+    const first = this.chunks[0];
+    if (first === undefined || max <= 0) return Buffer.alloc(0);
+    const view = first.subarray(this.offset, this.offset + Math.min(max, first.length - this.offset));
+    this.skip(view.length);
+    return view;
+  }
+
   /** Discards the first `count` bytes. */
   skip(count: number): void {
     let remaining = count;

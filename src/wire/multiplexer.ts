@@ -8,6 +8,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import type { Frame, FrameType } from './frame.js';
 import { FrameDecoder, INITIAL_STREAM_CREDIT, MAX_FRAME_PAYLOAD } from './frame.js';
 import { FrameBatch } from './frame-batch.js';
+import { ReceiveWindows } from './receive-window.js';
 import { parseWireError, toWireError, fromWireError } from './wire-error.js';
 import type { StreamHost } from './wire-stream.js';
 import { WireStream } from './wire-stream.js';
@@ -15,11 +16,13 @@ import { WireStream } from './wire-stream.js';
 export type { Carrier } from './carrier.js';
 export { WireStream } from './wire-stream.js';
 
-
 export interface MultiplexerOptions {
   readonly role: 'client' | 'server';
   /** Default INITIAL_STREAM_CREDIT. Both peers must use the same value. */
   readonly initialCredit?: number;
+  /** Receive-window growth (see receive-window.ts); default MAX_STREAM_WINDOW / MAX_CONNECTION_GROWTH. */
+  readonly maxStreamWindow?: number;
+  readonly maxWindowGrowth?: number;
   /** Default 4096 streams opened by the peer at once; more is a protocol error. */
   readonly maxStreams?: number;
   readonly logger?: Logger;
@@ -34,7 +37,9 @@ const CLOSE_GRACE_MS = 2_000;
 /**
  * Many WireStreams over one carrier, each with its own credit so a stream whose consumer does not
  * read never blocks the others. Incoming data is buffered only up to the credit granted per
- * stream; outgoing frames are batched per tick and wait for the carrier's 'drain'. Any peer
+ * stream (a window that bulk streams may let grow, see receive-window.ts; a sender out of credit
+ * says so with a 'blocked' frame); outgoing frames are batched per tick and wait for the
+ * carrier's 'drain'. Any peer
  * misbehaviour (oversized frames, unknown types or ids, data beyond credit, ...) closes
  * everything with a MUTAGEN_PROTOCOL error.
  */
@@ -44,7 +49,7 @@ export class Multiplexer implements StreamHost {
   private resolveClosed: (error: MutagenError | undefined) => void = () => undefined;
   private readonly streams = new Map<number, WireStream>();
   private readonly incoming = new AcceptQueue<WireStream>();
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = new FrameDecoder({ streamData: true });
   private readonly credit: number;
   private readonly maxStreams: number;
   private readonly localParity: number;
@@ -53,6 +58,7 @@ export class Multiplexer implements StreamHost {
   private lastPeerId = 0;
   private peerStreams = 0;
   private readonly batch = new FrameBatch();
+  private readonly windows: ReceiveWindows;
   private blocked = false;
   private flushScheduled = false;
   private urgentScheduled = false;
@@ -65,6 +71,7 @@ export class Multiplexer implements StreamHost {
 
   constructor(private readonly carrier: Carrier, options: MultiplexerOptions) {
     this.credit = options.initialCredit ?? INITIAL_STREAM_CREDIT;
+    this.windows = new ReceiveWindows(this.credit, options.maxWindowGrowth, options.maxStreamWindow);
     this.maxStreams = options.maxStreams ?? 4096;
     this.localParity = options.role === 'client' ? 1 : 0;
     this.nextLocalId = options.role === 'client' ? 1 : 2;
@@ -130,7 +137,13 @@ export class Multiplexer implements StreamHost {
         if (!this.blocked) this.scheduleFlush(true);
         return;
       }
-      if (stream.sendCredit === 0) return;
+      if (stream.sendCredit === 0) {
+        if (!stream.blockedSent && !stream.detached) {
+          stream.blockedSent = true;
+          this.enqueue(stream.id, 'blocked', undefined);
+        }
+        return;
+      }
       const size = Math.min(chunk.length - stream.pendingOffset, stream.sendCredit, MAX_FRAME_PAYLOAD);
       this.enqueue(stream.id, 'data', chunk.subarray(stream.pendingOffset, stream.pendingOffset + size));
       stream.sendCredit -= size;
@@ -200,6 +213,7 @@ export class Multiplexer implements StreamHost {
       case 'credit': return this.onCredit(stream, frame.payload);
       case 'close': return this.onClose(stream, frame.payload);
       case 'reset': return this.onReset(stream, frame.payload);
+      case 'blocked': return this.onBlocked(stream, frame.payload);
     }
   }
 
@@ -230,6 +244,7 @@ export class Multiplexer implements StreamHost {
     const grant = Buffer.from(payload.buffer, payload.byteOffset, 4).readUInt32BE(0);
     if (stream.sendCredit + grant > MAX_U32) throw new ProtocolError(`credit overflow on stream ${stream.id}`);
     stream.sendCredit += grant;
+    stream.blockedSent = false;
     if (stream.pending !== undefined) this.pump(stream);
   }
 
@@ -240,6 +255,17 @@ export class Multiplexer implements StreamHost {
     this.creditDirty.delete(stream);
     stream.push(null);
     this.forgetIfFinished(stream);
+  }
+
+  /** The peer has data for `stream` but no credit: grow the window if our consumer keeps up. */
+  private onBlocked(stream: WireStream, payload: Uint8Array): void {
+    if (payload.length !== 0) throw new ProtocolError(`malformed blocked frame for stream ${stream.id}`);
+    if (stream.receivedEnd || stream.destroyed) return;
+    // Also settle what was read but not yet granted (the peer is waiting for it).
+    this.creditDirty.add(stream);
+    this.scheduleFlush(false);
+    const growth = this.windows.takeGrowth(stream);
+    if (growth > 0) this.enqueue(stream.id, 'credit', u32(growth));
   }
 
   private onReset(stream: WireStream, payload: Uint8Array): void {
@@ -267,6 +293,7 @@ export class Multiplexer implements StreamHost {
   private forget(stream: WireStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
+    this.windows.release(stream);
     if (stream.id % 2 !== this.localParity) this.peerStreams--;
     this.incoming.remove(stream);
   }
@@ -302,15 +329,8 @@ export class Multiplexer implements StreamHost {
   }
 
   private grantCredit(stream: WireStream): void {
-    if (stream.detached || stream.receivedEnd || stream.destroyed) return;
-    const consumed = stream.received - stream.readableLength;
-    const grant = consumed - stream.granted;
-    if (grant <= 0) return;
-    stream.granted += grant;
-    stream.receiveLimit += grant;
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(grant, 0);
-    this.batch.push(stream.id, 'credit', payload);
+    const grant = this.windows.takeGrant(stream);
+    if (grant > 0) this.batch.push(stream.id, 'credit', u32(grant));
   }
 
   private onDrain(): void {
@@ -357,4 +377,10 @@ export class Multiplexer implements StreamHost {
     }
     this.resolveClosed(error);
   }
+}
+
+function u32(value: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(value, 0);
+  return payload;
 }

@@ -22,6 +22,8 @@ export class WireStream extends Duplex {
   readonly id: number;
   /** Bytes we may still send. */
   sendCredit: number;
+  /** A 'blocked' frame went out since credit last arrived. */
+  blockedSent = false;
   /** The chunk being framed and its write callback. */
   pending: Buffer | undefined;
   pendingOffset = 0;
@@ -31,6 +33,10 @@ export class WireStream extends Duplex {
   receiveLimit: number;
   /** Bytes received that the consumer read and we granted back. */
   granted = 0;
+  /** Current receive window: receiveLimit = receiveWindow + granted. Grows, never shrinks. */
+  receiveWindow: number;
+  /** How far receiveWindow may grow (see tuneReceiveWindow). */
+  maxReceiveWindow: number;
   sentEnd = false;
   receivedEnd = false;
   /** Destroyed by the peer's reset or by the multiplexer closing: send nothing more. */
@@ -45,9 +51,20 @@ export class WireStream extends Duplex {
     this.id = id;
     this.sendCredit = credit.send;
     this.receiveLimit = credit.receive;
+    this.receiveWindow = credit.receive;
+    this.maxReceiveWindow = credit.receive;
     // A stream nobody listens to (never accepted, or a consumer relying on 'close') must not crash
     // the process with an unhandled 'error'; consumers that listen still receive it.
     this.on('error', () => undefined);
+  }
+
+  /**
+   * Lets this stream's receive window auto-tune up to `bytes` (receive-window.ts: it grows while
+   * the sender is blocked on credit and our consumer keeps up, within the connection's budget).
+   * Without this call the window stays at the initial credit: for bulk byte streams.
+   */
+  tuneReceiveWindow(bytes: number): void {
+    this.maxReceiveWindow = Math.max(this.maxReceiveWindow, bytes);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

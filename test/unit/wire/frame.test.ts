@@ -36,7 +36,7 @@ describe('frame codec', () => {
   });
 
   it('numbers the types 0..4 in contract order', () => {
-    expect(FRAME_TYPES).toEqual(['open', 'data', 'credit', 'close', 'reset']);
+    expect(FRAME_TYPES).toEqual(['open', 'data', 'credit', 'close', 'reset', 'blocked']);
   });
 
   it('accepts a payload of exactly the limit and refuses one byte more', () => {
@@ -60,8 +60,8 @@ describe('frame codec', () => {
   });
 
   it('rejects unknown frame types', () => {
-    expect(() => new FrameDecoder().push(header(0, 3, 5))).toThrow(expect.objectContaining({
-      code: 'MUTAGEN_PROTOCOL', message: 'frame of unknown type 5 on stream 3',
+    expect(() => new FrameDecoder().push(header(0, 3, 6))).toThrow(expect.objectContaining({
+      code: 'MUTAGEN_PROTOCOL', message: 'frame of unknown type 6 on stream 3',
     }) as Error);
   });
 
@@ -98,6 +98,32 @@ describe('frame codec', () => {
     expect(decoder.buffered).toBe(0);
   });
 
+  it.each([1, 2, 3])('with streamData, returns data as it arrives, as views, and the other frames whole (seed %i)', (seed) => {
+    const random = prng(seed);
+    const frames = randomFrames(random, 120);
+    const stream = Buffer.concat(frames.map(encodeFrame));
+    const decoder = new FrameDecoder({ streamData: true });
+    const decoded: Frame[] = [];
+    for (let offset = 0; offset < stream.length;) {
+      const size = 1 + Math.floor(random() * 70_000);
+      const chunk = Buffer.from(stream.subarray(offset, offset + size));
+      const out = decoder.push(chunk);
+      for (const piece of out.filter((f) => f.type === 'data' && f.payload.length > 0)) {
+        expect(piece.payload.buffer).toBe(chunk.buffer); // never a copy: only bytes of this chunk
+      }
+      decoded.push(...out);
+      offset += size;
+    }
+    expect(normalize(mergeData(decoded))).toEqual(normalize(mergeData(frames)));
+    expect(decoded.filter((f) => f.type !== 'data')).toHaveLength(frames.filter((f) => f.type !== 'data').length);
+  });
+
+  it('with streamData, returns an empty data frame once', () => {
+    const decoder = new FrameDecoder({ streamData: true });
+    const frames = decoder.push(encodeFrame({ stream: 5, type: 'data', payload: new Uint8Array(0) }));
+    expect(normalize(frames)).toEqual([{ stream: 5, type: 'data', payload: '' }]);
+  });
+
   it('decodes a stream fed one byte at a time', () => {
     const frames = randomFrames(prng(42), 10).map((f) => ({ ...f, payload: f.payload.subarray(0, 50) }));
     const stream = Buffer.concat(frames.map(encodeFrame));
@@ -107,3 +133,17 @@ describe('frame codec', () => {
     expect(normalize(decoded)).toEqual(normalize(frames));
   });
 });
+
+/** Consecutive data frames of one stream joined (a byte stream cannot tell them apart). */
+function mergeData(frames: readonly Frame[]): Frame[] {
+  const merged: Frame[] = [];
+  for (const frame of frames) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.type === 'data' && frame.type === 'data' && last.stream === frame.stream) {
+      merged[merged.length - 1] = { ...last, payload: Buffer.concat([last.payload, frame.payload]) };
+    } else {
+      merged.push(frame);
+    }
+  }
+  return merged;
+}

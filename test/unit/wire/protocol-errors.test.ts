@@ -107,6 +107,12 @@ describe('Multiplexer protocol errors', () => {
     expect(await protocolError(mux)).toBe('malformed credit frame on stream 1');
   });
 
+  it('closes on a malformed blocked frame', async () => {
+    const { mux, raw } = rawPeer();
+    raw.write(Buffer.concat([frame(1, 'open'), frame(1, 'blocked', Buffer.from([1]))]));
+    expect(await protocolError(mux)).toBe('malformed blocked frame for stream 1');
+  });
+
   it('closes on a malformed reset payload', async () => {
     const { mux, raw } = rawPeer();
     raw.write(Buffer.concat([frame(1, 'open'), frame(1, 'reset', encodeValue({ code: 42 }))]));

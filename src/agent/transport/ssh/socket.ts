@@ -15,6 +15,40 @@ export interface SshSocket {
 
 const STDERR_TAIL = 4096;
 
+type WriteCallback = (error?: Error | null) => void;
+
+/**
+ * A TCP socket that gathers the writes of one event-loop turn into one writev. ssh2 writes every
+ * SSH packet as three or four pieces (length, ciphertext, tag), each of which would otherwise be
+ * its own system call and, with Nagle off, its own TCP segment: corking until the turn's
+ * nextTick callbacks run cuts the calls (and the peer's wake-ups) several times over, without
+ * holding bytes past the current turn. (net.Socket#connect() resets an overridden `write`, so
+ * the coalescing one is installed once connected, the way Node itself swaps `write`.)
+ */
+export class CoalescingSocket extends net.Socket {
+  private uncorkScheduled = false;
+  private readonly release = (): void => {
+    this.uncorkScheduled = false;
+    this.uncork();
+  };
+
+  constructor() {
+    super();
+    this.once('connect', () => { this.write = this.coalescingWrite; });
+  }
+
+  private readonly coalescingWrite = (chunk: Uint8Array | string, encodingOrCallback?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean => {
+    if (!this.uncorkScheduled && !this.destroyed) {
+      this.uncorkScheduled = true;
+      this.cork();
+      process.nextTick(this.release);
+    }
+    if (typeof encodingOrCallback === 'function') return super.write(chunk, encodingOrCallback);
+    if (encodingOrCallback === undefined) return super.write(chunk, callback);
+    return super.write(chunk, encodingOrCallback, callback);
+  };
+}
+
 /** A TCP connection; rejects with a readable reason (refused, unresolvable, timed out). */
 export function connectTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<SshSocket> {
   return new Promise((resolve, reject) => {
@@ -22,7 +56,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
       reject(cancelledError());
       return;
     }
-    const socket = net.connect({ host, port });
+    const socket = new CoalescingSocket().connect({ host, port });
     const timer = setTimeout(() => fail(new TransportError(`unable to connect to ${host}:${port}: connection timed out after ${timeoutMs / 1000}s`, {
       hint: 'Check that the host is up and reachable; raise ConnectTimeout in ~/.ssh/config or MUTAGEN_SSH_CONNECT_TIMEOUT for slow networks.',
     })), timeoutMs);
