@@ -16,8 +16,9 @@ import {
   parseStageResult, parseStagingProgress, parseTransitionResult,
 } from './messages.js';
 import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT } from './proxy-receiver.js';
+import { ReadAhead } from './read-ahead.js';
 import { receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
-import { TransmissionChecker } from './transmission.js';
+import { TransmissionChecker, unbatch } from './transmission.js';
 
 export interface RemoteConnectRequest {
   readonly sessionId: string;
@@ -138,20 +139,22 @@ export class RemoteEndpoint implements Endpoint {
     // Only a failure of the request interrupts reading; its success may overtake the data.
     const failed = result.then(() => new Promise<never>(() => undefined));
     failed.catch(() => undefined);
-    const reader = new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT });
+    const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), stop);
     const checker = new TransmissionChecker(request.signatures);
     try {
       for (;;) {
-        const value = await Promise.race([reader.read(stop), failed, this.lost]);
+        const value = await Promise.race([messages.next(), failed, this.lost]);
         if (value === undefined) break;
-        const transmission = this.check('transmission', () => checker.check(value));
-        await receiver.write(transmission);
+        for (const item of this.check('transmission', () => unbatch(value))) {
+          await receiver.write(this.check('transmission', () => checker.check(item)));
+        }
       }
       if (!checker.complete) throw this.violation('transmission', new InvalidMessage('transfer ended before the last path'));
       stream.end(); // both halves closed: the multiplexer forgets the stream
       await result;
       await receiver.finish();
     } catch (error) {
+      messages.close();
       stream.destroy();
       throw await this.translate(error);
     }

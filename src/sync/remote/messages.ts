@@ -13,6 +13,7 @@ import {
   boundedString, decodeWireEntry, encodeWireEntry, EntryLimits, HARD_MAX_NODES, InvalidMessage, MAX_PATH_LENGTH,
   MAX_PROBLEM_LENGTH, validPath, type WireEntry,
 } from './entry-codec.js';
+import { isCount } from './snapshot-delta.js';
 
 /**
  * Params and results of the endpoint Channel's methods, and their validators. Every value from
@@ -145,11 +146,22 @@ export function encodeSignature(signature: Signature): unknown {
   return [signature.blockSize, signature.lastBlockSize, signature.hashes.map((h) => h.weak), strong];
 }
 
+/** Validated by hand (no schema): a stage result carries one signature per file, often 20,000. */
 export function decodeSignature(value: unknown): Signature {
-  const [blockSize, lastBlockSize, weak, strong] = parse(
-    z.tuple([count, count, z.array(z.number()).max(MAX_LIST), z.instanceof(Uint8Array)]), value, 'signature');
-  if (strong.byteLength !== weak.length * SHA1_LENGTH) throw new InvalidMessage('signature strong hashes do not match the weak hash count');
-  const hashes: BlockHash[] = weak.map((w, i) => ({ weak: w, strong: strong.slice(i * SHA1_LENGTH, (i + 1) * SHA1_LENGTH) }));
+  if (!Array.isArray(value) || value.length !== 4) throw new InvalidMessage('malformed signature: not a 4-element array');
+  const fields: readonly unknown[] = value;
+  const [blockSize, lastBlockSize, weak, strong] = fields;
+  if (!isCount(blockSize) || !isCount(lastBlockSize)) throw new InvalidMessage('malformed signature: block sizes are not counts');
+  if (!Array.isArray(weak) || weak.length > MAX_LIST) throw new InvalidMessage('malformed signature: weak hashes are not a list');
+  if (!(strong instanceof Uint8Array)) throw new InvalidMessage('malformed signature: strong hashes are not bytes');
+  const weakHashes: readonly unknown[] = weak;
+  if (strong.byteLength !== weakHashes.length * SHA1_LENGTH) throw new InvalidMessage('signature strong hashes do not match the weak hash count');
+  const hashes: BlockHash[] = new Array<BlockHash>(weakHashes.length);
+  for (let i = 0; i < weakHashes.length; i++) {
+    const w = weakHashes[i];
+    if (typeof w !== 'number') throw new InvalidMessage('malformed signature: a weak hash is not a number');
+    hashes[i] = { weak: w, strong: strong.slice(i * SHA1_LENGTH, (i + 1) * SHA1_LENGTH) };
+  }
   const signature: Signature = { blockSize, lastBlockSize, hashes };
   try {
     validateSignature(signature);

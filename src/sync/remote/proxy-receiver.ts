@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
-import { encodeTransmission } from './transmission.js';
+import { TransmissionBatcher } from './transfer-batch.js';
 
 /** Largest message on a transfer stream: a 64 KiB data operation plus framing. */
 export const TRANSFER_MESSAGE_LIMIT = 128 * 1024;
@@ -20,7 +20,7 @@ export interface ProxyReceiverOptions {
 
 interface Transfer {
   readonly stream: Duplex;
-  readonly writer: MessageWriter;
+  readonly writer: TransmissionBatcher;
   readonly done: Promise<void>;
   readonly failed: Promise<never>;
   /** Why the agent's side failed, once it did (a better answer than "the stream closed"). */
@@ -28,9 +28,9 @@ interface Transfer {
 }
 
 /**
- * The DeltaReceiver of a remote stage plan: forwards each Transmission as one message on a
- * stream of its own to the agent's receiver. Awaiting write() waits for stream credit, so a
- * slow agent slows the sender (end-to-end back-pressure). finish() ends the stream and waits
+ * The DeltaReceiver of a remote stage plan: forwards the Transmissions (small ones batched, see
+ * TransmissionBatcher) on a stream of its own to the agent's receiver. Awaiting write() waits
+ * for stream credit, so a slow agent slows the sender (end-to-end back-pressure). finish() ends the stream and waits
  * for the agent's receiver to finish; a failed 'receive' request rejects the next write.
  */
 export class ProxyReceiver implements DeltaReceiver {
@@ -41,7 +41,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async write(transmission: Transmission): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await Promise.race([transfer.writer.write(encodeTransmission(transmission)), transfer.failed, this.options.lost]);
+      await Promise.race([transfer.writer.write(transmission), transfer.failed, this.options.lost]);
     } catch (error) {
       throw await this.failure(transfer, error);
     }
@@ -50,7 +50,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async finish(): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await Promise.race([transfer.writer.end(), transfer.failed, this.options.lost]);
+      await Promise.race([transfer.writer.finish(), transfer.failed, this.options.lost]);
       await transfer.done;
     } catch (error) {
       throw await this.failure(transfer, error);
@@ -64,7 +64,7 @@ export class ProxyReceiver implements DeltaReceiver {
     const done = this.options.request(stream.id);
     const failed = done.then(() => new Promise<never>(() => undefined));
     failed.catch(() => undefined);
-    const transfer: Transfer = { stream, writer: new MessageWriter(stream), done, failed, remoteError: undefined };
+    const transfer: Transfer = { stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, failed, remoteError: undefined };
     done.catch((error: unknown) => { transfer.remoteError = error; });
     this.transfer = transfer;
     return transfer;

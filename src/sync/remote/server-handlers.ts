@@ -10,9 +10,11 @@ import {
   encodeStageResult, encodeTransitionResult, parseScanParams, parseStage, parseStream, parseSupply, parseTransition,
 } from './messages.js';
 import { TRANSFER_MESSAGE_LIMIT } from './proxy-receiver.js';
+import { ReadAhead } from './read-ahead.js';
 import { SnapshotSender } from './snapshot-delta.js';
 import type { StreamRegistry } from './stream-registry.js';
-import { encodeTransmission, TransmissionChecker } from './transmission.js';
+import { TransmissionBatcher } from './transfer-batch.js';
+import { TransmissionChecker, unbatch } from './transmission.js';
 
 /** How often the agent reports staging progress while receiving. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -88,20 +90,23 @@ export class EndpointHandlers {
     this.plan = undefined;
     if (plan === undefined) throw new MutagenError('MUTAGEN_PROTOCOL', 'receive without a stage plan');
     const stream = await this.options.streams.take(id, signal);
-    const reader = new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT });
+    const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), signal);
     const checker = new TransmissionChecker(plan.signatures);
     const timer = setInterval(() => this.options.event('staging-progress', this.endpoint.stagingProgress() ?? null), PROGRESS_INTERVAL_MS);
     try {
       for (;;) {
-        const value = await reader.read(signal);
+        const value = await messages.next();
         if (value === undefined) break;
-        await plan.receiver.write(validated('transmission', () => checker.check(value)));
+        for (const item of validated('transmission', () => unbatch(value))) {
+          await plan.receiver.write(validated('transmission', () => checker.check(item)));
+        }
       }
       stream.end(); // both halves closed: the multiplexer forgets the stream
       if (!checker.complete) throw protocolError('transmission', 'daemon', new InvalidMessage('transfer ended before the last path'));
       await plan.receiver.finish();
       return null;
     } catch (error) {
+      messages.close();
       stream.destroy();
       throw error;
     } finally {
@@ -114,11 +119,7 @@ export class EndpointHandlers {
   private async supply(params: unknown, signal: AbortSignal): Promise<unknown> {
     const request = validated('supply request', () => parseSupply(params));
     const stream = await this.options.streams.take(request.stream, signal);
-    const writer = new MessageWriter(stream);
-    const receiver: DeltaReceiver = {
-      write: (transmission) => writer.write(encodeTransmission(transmission)),
-      finish: () => writer.end(),
-    };
+    const receiver = new TransmissionBatcher(new MessageWriter(stream));
     try {
       await this.endpoint.supply({ paths: request.paths, signatures: request.signatures }, receiver, signal);
       return null;

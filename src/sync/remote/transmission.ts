@@ -4,12 +4,37 @@ import { MAX_PROBLEM_LENGTH, InvalidMessage } from './entry-codec.js';
 import { isCount } from './snapshot-delta.js';
 
 /**
- * Wire form of one Transmission on a transfer stream (one length-prefixed message each):
+ * Wire form of one Transmission on a transfer stream (one length-prefixed message each, or several
+ * in a batch message, see transfer-batch.ts):
  *   data [0, bytes, expectedSize | null]   blocks [1, start, count, expectedSize | null]   done [2, error | null]
+ *   batch [3, [transmission, ...]]
  */
 const DATA = 0;
 const BLOCKS = 1;
 const DONE = 2;
+const BATCH = 3;
+/** Most transmissions one batch message may carry. */
+export const MAX_BATCH_ITEMS = 4096;
+
+/** One message carrying several transmissions, in order: [3, [transmission, ...]]. */
+export function encodeBatch(items: readonly unknown[]): unknown {
+  return [BATCH, items];
+}
+
+/**
+ * The transmissions a transfer-stream message carries: the items of a batch (which are checked
+ * one by one; a batch inside a batch is a transmission of unknown type), else the message itself.
+ */
+export function unbatch(value: unknown): readonly unknown[] {
+  if (!Array.isArray(value) || value[0] !== BATCH) return [value];
+  const fields: readonly unknown[] = value;
+  const items = fields[1];
+  if (fields.length !== 2 || !Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS) {
+    throw new InvalidMessage('malformed transmission batch');
+  }
+  const list: readonly unknown[] = items;
+  return list;
+}
 
 export function encodeTransmission(t: Transmission): unknown {
   if (t.kind === 'done') return [DONE, t.error ?? null];

@@ -53,8 +53,9 @@ describe('remote transfers and snapshots', () => {
       finish: () => { finished = true; return Promise.resolve(); },
     };
     const supplying = endpoint.supply({ paths: ['big'], signatures: [EMPTY_SIGNATURE] }, receiver, AbortSignal.timeout(60_000));
-    // While the receiver holds its second write, only what stream credit (256 KiB) and pipe
-    // buffers allow may cross: a fixed window, not the file. Wait for the window to fill, give
+    // While the receiver holds its second write, only what stream credit (256 KiB), the
+    // receiving side's read-ahead (READ_AHEAD_BYTES, 1 MiB) and pipe buffers allow may cross: a
+    // fixed window, not the file. Wait for the window to fill, give
     // the agent time to push more if it could, then check.
     await eventually(() => expect(client.bytesRead).toBeGreaterThan(256 * 1024));
     await delay(300);

@@ -81,6 +81,11 @@ describe('message validation', () => {
     expect(() => decodeSignature([3, last, weak, strong])).toThrow(/block size 3/);
     expect(() => decodeSignature([blockSize, blockSize + 1, weak, strong])).toThrow(/last block size/);
     expect(() => decodeSignature([blockSize, last, weak.map(() => -1), strong])).toThrow(/weak hash/);
+    expect(() => decodeSignature('x')).toThrow(/malformed signature: not a 4-element array/);
+    expect(() => decodeSignature([0, 0, [], 'x'])).toThrow(/strong hashes are not bytes/);
+    expect(() => decodeSignature([-1, 0, [], new Uint8Array(0)])).toThrow(/block sizes are not counts/);
+    expect(() => decodeSignature([1024, 1024, ['a'], new Uint8Array(20)])).toThrow(/weak hash is not a number/);
+    expect(decodeSignature([0, 0, [], new Uint8Array(0)])).toEqual({ blockSize: 0, lastBlockSize: 0, hashes: [] });
     expect(() => parseSupply({ stream: 3, paths: ['a'], signatures: [] })).toThrow(/1 paths but 0 signatures/);
   });
 

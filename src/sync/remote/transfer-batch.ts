@@ -1,0 +1,85 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { MessageWriter } from '../../wire/messages.js';
+import type { DeltaReceiver, Transmission } from '../endpoint.js';
+import { encodeBatch, encodeTransmission, MAX_BATCH_ITEMS } from './transmission.js';
+
+/** Transmissions with more data than this travel alone (batching them would only copy them). */
+const SMALL_DATA = 16 * 1024;
+/** A batch is sent once it holds this many bytes (well inside TRANSFER_MESSAGE_LIMIT). */
+const BATCH_BYTES = 64 * 1024;
+/** What a transmission costs in a batch beyond its data. */
+const ITEM_OVERHEAD = 16;
+
+/**
+ * The sending side of a transfer stream as a DeltaReceiver: small transmissions (a small file is
+ * a data operation and a `done`) are gathered into batch messages of up to 64 KiB, so a tree of
+ * small files costs a few thousand messages instead of two per file. A batch goes out when full,
+ * at the end of the event-loop turn in which it was started (so a lone change is not held), or at
+ * finish(). write() waits while the stream is above its mark (back-pressure), including for a
+ * batch sent at the end of a turn; a failure to send rejects the next write() or finish().
+ */
+export class TransmissionBatcher implements DeltaReceiver {
+  private items: unknown[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  /** A batch sent at the end of a turn, not awaited yet. */
+  private backlog: Promise<void> | undefined;
+
+  constructor(private readonly writer: MessageWriter) {}
+
+  async write(transmission: Transmission): Promise<void> {
+    await this.settleBacklog();
+    const op = transmission.kind === 'operation' ? transmission.operation : undefined;
+    const size = op?.kind === 'data' ? op.data.byteLength : 0;
+    if (size > SMALL_DATA) {
+      const flushed = this.flush();
+      const sent = this.writer.write(encodeTransmission(transmission));
+      await Promise.all([flushed, sent]);
+      return;
+    }
+    this.items.push(encodeTransmission(transmission));
+    this.bytes += size + ITEM_OVERHEAD;
+    if (this.bytes >= BATCH_BYTES || this.items.length >= MAX_BATCH_ITEMS) {
+      await this.flush();
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Sends what is gathered and ends the stream once everything is flushed. */
+  async finish(): Promise<void> {
+    await this.settleBacklog();
+    await this.flush();
+    await this.writer.end();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    void nextTurn().then(() => {
+      this.scheduled = false;
+      if (this.items.length === 0) return;
+      const previous = this.backlog;
+      const sent = this.flush();
+      const backlog = previous === undefined ? sent : Promise.all([previous, sent]).then(() => undefined);
+      backlog.catch(() => undefined); // surfaced by the next write() or finish()
+      this.backlog = backlog;
+    });
+  }
+
+  private async settleBacklog(): Promise<void> {
+    const backlog = this.backlog;
+    if (backlog === undefined) return;
+    this.backlog = undefined;
+    await backlog;
+  }
+
+  /** Writes the gathered transmissions: one alone as itself, several as a batch. */
+  private flush(): Promise<void> {
+    const items = this.items;
+    if (items.length === 0) return Promise.resolve();
+    this.items = [];
+    this.bytes = 0;
+    return this.writer.write(items.length === 1 ? items[0] : encodeBatch(items));
+  }
+}

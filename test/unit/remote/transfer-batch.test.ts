@@ -1,0 +1,130 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Transmission } from '../../../src/sync/endpoint.js';
+import { ReadAhead } from '../../../src/sync/remote/read-ahead.js';
+import { TransmissionBatcher } from '../../../src/sync/remote/transfer-batch.js';
+import { encodeBatch, encodeTransmission, TransmissionChecker, unbatch } from '../../../src/sync/remote/transmission.js';
+import { EMPTY_SIGNATURE } from '../../../src/sync/rsync/types.js';
+import { MessageReader, MessageWriter } from '../../../src/wire/messages.js';
+import { eventually } from '../../helpers/eventually.js';
+
+const data = (size: number, fill: number): Transmission => ({ kind: 'operation', operation: { kind: 'data', data: new Uint8Array(size).fill(fill) }, expectedSize: size });
+const done: Transmission = { kind: 'done' };
+const signal = (): AbortSignal => AbortSignal.timeout(10_000);
+/** Byte arrays as `bytes:<length>:<first byte>` (decoded ones are Buffers, sent ones are not). */
+const plain = (value: unknown): unknown => {
+  if (value instanceof Uint8Array) return `bytes:${value.length}:${value[0] ?? ''}`;
+  return Array.isArray(value) ? value.map(plain) : value;
+};
+
+/** Every message on `pipe` until its end. */
+async function readAll(pipe: PassThrough): Promise<unknown[]> {
+  const reader = new MessageReader(pipe);
+  const messages: unknown[] = [];
+  for (let value = await reader.read(signal()); value !== undefined; value = await reader.read(signal())) messages.push(value);
+  return messages;
+}
+
+describe('transmission batches', () => {
+  it('gathers the transmissions of many small files into a few messages, in order', async () => {
+    const pipe = new PassThrough();
+    const batcher = new TransmissionBatcher(new MessageWriter(pipe));
+    const reading = readAll(pipe);
+    for (let i = 0; i < 500; i++) {
+      await batcher.write(data(300, i % 256));
+      await batcher.write(done);
+    }
+    await batcher.finish();
+    const messages = await reading;
+    expect(messages.length).toBeLessThanOrEqual(4);
+    const checker = new TransmissionChecker(Array.from({ length: 500 }, () => EMPTY_SIGNATURE));
+    const received = messages.flatMap((m) => unbatch(m)).map((item) => checker.check(item));
+    expect(received).toHaveLength(1000);
+    expect(checker.complete).toBe(true);
+    received.forEach((t, i) => {
+      if (i % 2 === 1) expect(t).toEqual(done);
+      else expect(t.kind === 'operation' && t.operation.kind === 'data' && t.operation.data[0]).toBe((i / 2) % 256);
+    });
+  });
+
+  it('sends large data operations alone and keeps their place in the order', async () => {
+    const pipe = new PassThrough();
+    const batcher = new TransmissionBatcher(new MessageWriter(pipe));
+    const reading = readAll(pipe);
+    const sent = [data(100, 1), done, data(40_000, 2), done, data(100, 3), done];
+    for (const t of sent) await batcher.write(t);
+    await batcher.finish();
+    const messages = await reading;
+    expect(plain(messages)).toEqual(plain([encodeBatch([encodeTransmission(sent[0] as Transmission), encodeTransmission(done)]), encodeTransmission(sent[2] as Transmission),
+      encodeBatch([encodeTransmission(done), encodeTransmission(sent[4] as Transmission), encodeTransmission(done)])]));
+  });
+
+  it('does not hold a lone change until finish: it goes out at the end of the turn', async () => {
+    const pipe = new PassThrough();
+    const batcher = new TransmissionBatcher(new MessageWriter(pipe));
+    const reader = new MessageReader(pipe);
+    await batcher.write(data(10, 7));
+    expect(plain(await reader.read(signal()))).toEqual(plain(encodeTransmission(data(10, 7))));
+    await batcher.finish();
+    expect(await reader.read(signal())).toBeUndefined();
+  });
+
+  it('refuses malformed batches and batches inside batches', () => {
+    expect(() => unbatch([3, []])).toThrow(/malformed transmission batch/);
+    expect(() => unbatch([3, 'x'])).toThrow(/malformed transmission batch/);
+    expect(() => unbatch([3, [[2, null]], 1])).toThrow(/malformed transmission batch/);
+    expect(() => unbatch([3, Array.from({ length: 4097 }, () => [2, null])])).toThrow(/malformed transmission batch/);
+    const checker = new TransmissionChecker([EMPTY_SIGNATURE]);
+    const [inner] = unbatch([3, [[3, [[2, null]]]]]);
+    expect(() => checker.check(inner)).toThrow(/unknown type/);
+    expect(unbatch([2, null])).toEqual([[2, null]]);
+  });
+});
+
+describe('read-ahead', () => {
+  it('reads up to its limit ahead of a consumer that does not take, then delivers everything in order', async () => {
+    const pipe = new PassThrough();
+    const writer = new MessageWriter(pipe);
+    const ahead = new ReadAhead(new MessageReader(pipe), signal(), 256 * 1024);
+    let written = 0;
+    const writing = (async () => {
+      for (let i = 0; i < 32; i++) {
+        await writer.write([0, new Uint8Array(64 * 1024).fill(i), null]);
+        written++;
+      }
+      await writer.end();
+    })();
+    // The reader stops at its limit, so the writer's stream fills and the writer waits.
+    await eventually(() => expect(pipe.readableLength + pipe.writableLength).toBeGreaterThan(64 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(written).toBeLessThan(32);
+    for (let i = 0; i < 32; i++) {
+      const value = await ahead.next();
+      expect(Array.isArray(value) && value[1] instanceof Uint8Array && value[1][0]).toBe(i);
+    }
+    expect(await ahead.next()).toBeUndefined();
+    await writing;
+  });
+
+  it('passes a stream failure to the consumer after what was read before it', async () => {
+    const pipe = new PassThrough();
+    const ahead = new ReadAhead(new MessageReader(pipe), signal());
+    await new MessageWriter(pipe).write([2, null]);
+    expect(await ahead.next()).toEqual([2, null]);
+    pipe.destroy(new Error('carrier gone'));
+    await expect(ahead.next()).rejects.toThrow(/carrier gone/);
+  });
+
+  it('stops when closed, and when its signal aborts', async () => {
+    const pipe = new PassThrough();
+    const controller = new AbortController();
+    const ahead = new ReadAhead(new MessageReader(pipe), controller.signal);
+    const pending = ahead.next();
+    controller.abort(new Error('stop'));
+    await expect(pending).rejects.toThrow();
+    const other = new ReadAhead(new MessageReader(new PassThrough()), signal());
+    const waiting = other.next();
+    other.close();
+    await expect(waiting).rejects.toThrow(/cancelled/);
+  });
+});
