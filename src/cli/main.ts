@@ -6,12 +6,7 @@ import { isAbortError, MutagenError } from '../base/errors.js';
 import { DaemonError } from '../daemon/client.js';
 import { VERSION } from '../daemon/rpc.js';
 import { isCommanderError, translateCommanderError } from './arguments.js';
-import { daemonCommand } from './commands/daemon/daemon.js';
-import { forwardCommand } from './commands/forward/forward.js';
 import { groupCommand } from './commands/group.js';
-import { projectCommand } from './commands/project/project.js';
-import { syncCommand } from './commands/sync/sync.js';
-import { versionCommand } from './commands/version.js';
 import type { CliContext } from './context.js';
 import { CommandExit, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_USER_ERROR } from './exit.js';
 import { Output, type Terminal } from './render/output.js';
@@ -43,7 +38,32 @@ function configure(command: Command, output: Output): void {
   for (const sub of command.commands) configure(sub, output);
 }
 
-export function buildProgram(context: CliContext): Command {
+type CommandFactory = (context: CliContext) => Command;
+
+/**
+ * The top-level commands, each loaded on demand: a command's module graph (yaml, listr2, the
+ * project runtime, …) costs start-up time, so an invocation loads only what it runs.
+ */
+const COMMANDS: ReadonlyMap<string, () => Promise<CommandFactory>> = new Map([
+  ['sync', async () => (await import('./commands/sync/sync.js')).syncCommand],
+  ['forward', async () => (await import('./commands/forward/forward.js')).forwardCommand],
+  ['project', async () => (await import('./commands/project/project.js')).projectCommand],
+  ['daemon', async () => (await import('./commands/daemon/daemon.js')).daemonCommand],
+  ['version', async () => (await import('./commands/version.js')).versionCommand],
+]);
+
+/**
+ * The commands `argv` can reach: only the one it names, when its first word names one (nothing
+ * else is parsed or shown then), else all of them (top-level help, flags, unknown commands).
+ */
+async function commandsFor(argv: readonly string[] | undefined): Promise<CommandFactory[]> {
+  const first = argv?.[0];
+  const named = first === undefined ? undefined : COMMANDS.get(first);
+  return Promise.all(named === undefined ? [...COMMANDS.values()].map((load) => load()) : [named()]);
+}
+
+/** The program with the commands `argv` can reach (all of them without `argv`). */
+export async function buildProgram(context: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = groupCommand('mutagen', 'Fast, cloud-native file synchronization and network forwarding for remote development', context);
   program.addOption(new Option('--version', 'show version information'));
   program.hook('preAction', (_self, action) => {
@@ -53,11 +73,7 @@ export function buildProgram(context: CliContext): Command {
       throw new CommandExit(EXIT_SUCCESS);
     }
   });
-  program.addCommand(syncCommand(context));
-  program.addCommand(forwardCommand(context));
-  program.addCommand(projectCommand(context));
-  program.addCommand(daemonCommand(context));
-  program.addCommand(versionCommand(context));
+  for (const command of await commandsFor(argv)) program.addCommand(command(context));
   configure(program, context.output);
   return program;
 }
@@ -93,10 +109,10 @@ export async function main(argv: readonly string[], environment: MainEnvironment
     cwd: environment.cwd,
     home: environment.env['HOME'] ?? os.homedir(),
     daemonCommand: environment.daemonCommand,
-    prompter: terminalPrompter(environment.stdin, process.stderr),
+    prompter: terminalPrompter(() => environment.stdin, process.stderr),
   };
   try {
-    await buildProgram(context).parseAsync([...argv], { from: 'user' });
+    await (await buildProgram(context, argv)).parseAsync([...argv], { from: 'user' });
     output.clearStatus();
     return EXIT_SUCCESS;
   } catch (error) {
@@ -130,7 +146,9 @@ async function runProcess(): Promise<void> {
   const code = await main(process.argv.slice(2), {
     env: process.env,
     cwd: process.cwd(),
-    stdin: process.stdin,
+    get stdin(): NodeJS.ReadStream {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     signal: controller.signal,

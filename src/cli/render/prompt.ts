@@ -8,9 +8,11 @@ import type { ClientPrompter } from '../../daemon/client.js';
  * show what is typed; `secret` ones (passwords) do not. Without a terminal every prompt fails.
  * One prompt at a time; cancelled by the signal.
  */
-export function terminalPrompter(input: NodeJS.ReadStream, output: NodeJS.WriteStream): ClientPrompter {
+export function terminalPrompter(terminalInput: () => NodeJS.ReadStream, output: NodeJS.WriteStream): ClientPrompter {
   return {
     async prompt(request, signal): Promise<string> {
+      // Taken only now: merely touching process.stdin costs start-up time of every command.
+      const input = terminalInput();
       if (input.isTTY !== true) {
         throw new MutagenError('MUTAGEN_UNSUPPORTED', `unable to prompt: no terminal available (${request.message.trim()})`, {
           hint: 'Run the command in an interactive terminal, or set up key-based authentication.',

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { MutagenError, wrapError } from '../../../base/errors.js';
-import { loadConfigurationFile, loadGlobalConfiguration } from '../../../config/load.js';
 import { emptyForwardConfiguration, mergeForwardConfiguration, type ForwardConfiguration } from '../../../model/configuration.js';
 import type { ForwardSpec } from '../../../model/session.js';
 import type { EndpointUrl } from '../../../model/url.js';
@@ -23,7 +22,9 @@ function parseUrls(urls: readonly string[], context: CliContext): { source: Endp
 }
 
 /** built-in < ~/.mutagen.yml `forward.defaults` < each -c file's `forward.defaults` (cli spec §5.3). */
-function loadDefaults(flags: ForwardCreateFlags, context: CliContext): ForwardConfiguration {
+async function loadDefaults(flags: ForwardCreateFlags, context: CliContext): Promise<ForwardConfiguration> {
+  // Loaded here only: the YAML parser is not on the path of any other command.
+  const { loadConfigurationFile, loadGlobalConfiguration } = await import('../../../config/load.js');
   let merged = emptyForwardConfiguration();
   if (flags.globalConfiguration !== false) {
     try {
@@ -47,10 +48,10 @@ function loadDefaults(flags: ForwardCreateFlags, context: CliContext): ForwardCo
  * files, flags); nothing is contacted. Endpoint overrides come only from the -source and
  * -destination flags.
  */
-export function buildForwardSpec(urls: readonly string[], flags: ForwardCreateFlags, context: CliContext): ForwardSpec {
+export async function buildForwardSpec(urls: readonly string[], flags: ForwardCreateFlags, context: CliContext): Promise<ForwardSpec> {
   const { source, destination } = parseUrls(urls, context);
   const { name, labels } = parseIdentity(flags);
-  const defaults = loadDefaults(flags, context);
+  const defaults = await loadDefaults(flags, context);
   const configuration = forwardConfigurationFromFlags(flags);
   return {
     name,
@@ -64,7 +65,7 @@ export function buildForwardSpec(urls: readonly string[], flags: ForwardCreateFl
 }
 
 async function create(urls: readonly string[], flags: ForwardCreateFlags, context: CliContext): Promise<void> {
-  const spec = buildForwardSpec(urls, flags, context);
+  const spec = await buildForwardSpec(urls, flags, context);
   const id = await withDaemon(context, async (client) => {
     if (spec.name !== '') {
       const { sessions } = await client.call('forward.list', { selection: {} }, { signal: context.signal });

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { MutagenError, wrapError } from '../../../base/errors.js';
-import { loadConfigurationFile, loadGlobalConfiguration } from '../../../config/load.js';
 import { emptySyncConfiguration, mergeSyncConfiguration, type SyncConfiguration } from '../../../model/configuration.js';
 import type { SyncSpec } from '../../../model/session.js';
 import type { EndpointUrl } from '../../../model/url.js';
@@ -23,7 +22,9 @@ function parseUrls(urls: readonly string[], context: CliContext): { alpha: Endpo
 }
 
 /** built-in < ~/.mutagen.yml < each -c file < flags (cli spec §5.3). */
-function loadDefaults(flags: CreateFlags, context: CliContext): SyncConfiguration {
+async function loadDefaults(flags: CreateFlags, context: CliContext): Promise<SyncConfiguration> {
+  // Loaded here only: the YAML parser is not on the path of any other command.
+  const { loadConfigurationFile, loadGlobalConfiguration } = await import('../../../config/load.js');
   let merged = emptySyncConfiguration();
   if (flags.globalConfiguration !== false) {
     try {
@@ -52,10 +53,10 @@ function checkNesting(alpha: EndpointUrl, beta: EndpointUrl): void {
 }
 
 /** Builds the specification exactly in the order of cli spec §2.1; nothing is contacted. */
-export function buildSyncSpec(urls: readonly string[], flags: CreateFlags, vcs: { ignore: boolean; propagate: boolean }, context: CliContext): SyncSpec {
+export async function buildSyncSpec(urls: readonly string[], flags: CreateFlags, vcs: { ignore: boolean; propagate: boolean }, context: CliContext): Promise<SyncSpec> {
   const { alpha, beta } = parseUrls(urls, context);
   const { name, labels } = parseIdentity(flags);
-  const defaults = loadDefaults(flags, context);
+  const defaults = await loadDefaults(flags, context);
   if (vcs.ignore && vcs.propagate) throw new MutagenError('MUTAGEN_INVALID_ARGUMENT', 'conflicting VCS ignore behavior specified');
   const configuration = configurationFromFlags(flags, vcs.ignore ? true : vcs.propagate ? false : undefined);
   checkNesting(alpha, beta);
@@ -71,7 +72,7 @@ export function buildSyncSpec(urls: readonly string[], flags: CreateFlags, vcs: 
 }
 
 async function create(urls: readonly string[], flags: CreateFlags, vcs: { ignore: boolean; propagate: boolean }, context: CliContext): Promise<void> {
-  const spec = buildSyncSpec(urls, flags, vcs, context);
+  const spec = await buildSyncSpec(urls, flags, vcs, context);
   const id = await withDaemon(context, async (client) => {
     if (spec.name !== '') {
       const { sessions } = await client.call('sync.list', { selection: {} }, { signal: context.signal });
