@@ -219,8 +219,7 @@ export class SessionController {
     let forcedByMissingFiles = false;
     for (;;) {
       const flushes = skipWait ? this.takeFlushes() : await this.waitForChange(alpha, beta, signal);
-      const full = flushes.length > 0;
-      const outcome = await this.cycle(alpha, beta, ancestor, full, signal).catch((error: unknown) => {
+      const outcome = await this.cycle(alpha, beta, ancestor, signal).catch((error: unknown) => {
         for (const waiter of flushes) this.pendingFlushes.push(waiter);
         throw error;
       });
@@ -259,10 +258,16 @@ export class SessionController {
     return this.takeFlushes();
   }
 
-  private async scanBoth(alpha: Endpoint, beta: Endpoint, full: boolean, signal: AbortSignal): Promise<[Snapshot, Snapshot]> {
+  /**
+   * Never `full`, not even for a flush ([ts] deviation from sync-semantics §7.5: a no-op flush of
+   * a big tree must not walk it): an endpoint scans in full by itself whenever its watcher cannot
+   * vouch for what it reports (not watching, failed, overflowed, polling, no-watch, no baseline).
+   */
+  private async scanBoth(alpha: Endpoint, beta: Endpoint, signal: AbortSignal): Promise<[Snapshot, Snapshot]> {
+    const request = { full: false };
     for (let attempt = 0; ; attempt++) {
       this.setStatus('scanning');
-      const [a, b] = await Promise.all([alpha.scan({ full }, signal), beta.scan({ full }, signal)]);
+      const [a, b] = await Promise.all([alpha.scan(request, signal), beta.scan(request, signal)]);
       if (a.kind === 'snapshot' && b.kind === 'snapshot') return [a.snapshot, b.snapshot];
       this.lastError = a.kind === 'retry' ? `alpha scan: ${a.reason}` : b.kind === 'retry' ? `beta scan: ${b.reason}` : undefined;
       this.deps.onChange();
@@ -273,8 +278,8 @@ export class SessionController {
     }
   }
 
-  private async cycle(alpha: Endpoint, beta: Endpoint, ancestor: Entry | undefined, full: boolean, signal: AbortSignal): Promise<{ ancestor: Entry | undefined; missingStagedFiles: boolean }> {
-    const [alphaSnapshot, betaSnapshot] = await this.scanBoth(alpha, beta, full, signal);
+  private async cycle(alpha: Endpoint, beta: Endpoint, ancestor: Entry | undefined, signal: AbortSignal): Promise<{ ancestor: Entry | undefined; missingStagedFiles: boolean }> {
+    const [alphaSnapshot, betaSnapshot] = await this.scanBoth(alpha, beta, signal);
     let alphaContent = alphaSnapshot.content;
     let betaContent = betaSnapshot.content;
     if (this.alphaConfig.ignoreSyntax === 'docker') ({ alpha: alphaContent, beta: betaContent } = reifyPhantoms(ancestor, alphaContent, betaContent));

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { anySignal, raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
 import { createYielder } from '../../base/yielder.js';
@@ -13,9 +14,7 @@ import { TreeWatcher, type WatchBatch } from '../../watch/watcher.js';
 import { entriesEqual } from '../core/entries.js';
 import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, SupplyRequest, TransitionResult } from '../endpoint.js';
 import { createIgnorer, type Ignorer } from '../ignore/ignorer.js';
-import { deltaOperations } from '../rsync/delta.js';
-import { signatureOfFile } from '../rsync/signature.js';
-import { EMPTY_SIGNATURE, MAX_DATA_OPERATION_SIZE, type Operation, type Signature } from '../rsync/types.js';
+import { EMPTY_SIGNATURE, type Signature } from '../rsync/types.js';
 import { resolveOwnership } from './ownership.js';
 import type { FilesystemBehavior } from './probe.js';
 import { StagingReceiver } from './receiver.js';
@@ -24,11 +23,17 @@ import type { SubtreeCounts } from './scan-walk.js';
 import { localCopies } from './local-copies.js';
 import { scan } from './scanner.js';
 import { StagingStore } from './staging.js';
+import { signatureAt, stageLocalCopy, supplyOne } from './file-content.js';
 import { applyTransitions } from './transition.js';
 import { fileModeFor } from './transition-context.js';
 
 const CACHE_SAVE_INTERVAL_MS = 60_000;
-const READ_CHUNK = 256 * 1024;
+/**
+ * A watching endpoint's periodic full warm rescan (sync-semantics §7.4: Linux watching is
+ * poll-based, events only accelerate it) runs at most this share of the time: a tree whose warm
+ * scan takes 0.5 s is rescanned every 10 s or less often, never more than every interval.
+ */
+const RESCAN_DUTY_FACTOR = 20;
 
 export interface LocalEndpointOptions {
   readonly root: string;
@@ -59,6 +64,10 @@ export class LocalEndpoint implements Endpoint {
   private readonly staging: StagingStore;
   private watcher: TreeWatcher | undefined;
   private signalled = false;
+  /** How long the last full scan took (paces the periodic rescan). */
+  private lastFullScanMs = 0;
+  /** The periodic rescan in progress or last run (settles, never rejects). */
+  private rescan: Promise<unknown> | undefined;
   private wake: (() => void) | undefined;
   private last: LastScan | undefined;
   private cacheDirty = false;
@@ -120,17 +129,67 @@ export class LocalEndpoint implements Endpoint {
       this.signalled = false;
       return;
     }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { this.wake = undefined; reject(stop.reason as Error); };
+    for (;;) {
+      if (await this.waitForEvent(this.rescanDelayMs(), stop)) return;
+      // Events are only an accelerator: the kernel drops them silently when its queue overflows,
+      // and a flush trusts them (§7.5 deviation), so a periodic full warm rescan catches what
+      // they missed. It signals only when the tree differs from the last snapshot.
+      // A watch event meanwhile stops the rescan at once: the cycle it triggers scans anyway.
+      const previous = this.last?.snapshot;
+      const interrupt = new AbortController();
+      this.wake = () => interrupt.abort();
+      const result = await this.pollScan(anySignal([stop, interrupt.signal])).catch((error: unknown) => {
+        if (stop.aborted) throw error;
+        return undefined;
+      }).finally(() => { this.wake = undefined; });
+      if (this.signalled) {
+        this.signalled = false;
+        return;
+      }
+      if (result === undefined || result.kind === 'retry') return;
+      if (previous === undefined || !sameSnapshot(previous, result.snapshot)) return;
+    }
+  }
+
+  /** Resolves true on a watch signal, false after `timeoutMs` of quiet. */
+  private waitForEvent(timeoutMs: number, stop: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onAbort);
+        this.wake = undefined;
+      };
+      const onAbort = (): void => { finish(); reject(stop.reason as Error); };
+      const timer = setTimeout(() => { finish(); resolve(false); }, timeoutMs);
       stop.addEventListener('abort', onAbort, { once: true });
-      this.wake = () => { stop.removeEventListener('abort', onAbort); this.wake = undefined; this.signalled = false; resolve(); };
+      this.wake = () => { finish(); this.signalled = false; resolve(true); };
     });
   }
 
+  /** A full scan run while polling; the controller does not wait for an aborted poll to settle, scan() does. */
+  private pollScan(signal: AbortSignal): Promise<ScanResult> {
+    const result = this.scanTree({ full: true }, signal);
+    this.rescan = result.catch(() => undefined);
+    return result;
+  }
+
+  private rescanDelayMs(): number {
+    return Math.max(this.config.watchPollingInterval * 1000, this.lastFullScanMs * RESCAN_DUTY_FACTOR);
+  }
+
   async scan(request: { readonly full: boolean }, signal: AbortSignal): Promise<ScanResult> {
+    if (this.rescan !== undefined) await raceAbort(this.rescan, signal);
+    return this.scanTree(request, signal);
+  }
+
+  private async scanTree(request: { readonly full: boolean }, signal: AbortSignal): Promise<ScanResult> {
+    // Let the loop poll once more so that watch events queued before this request (a flush right
+    // after a write, possibly read in the same turn) are recorded before the batch is taken.
+    if (!request.full && this.watcher !== undefined) await readQueuedEvents(signal);
     const batch = this.watcher?.drain();
     const recheckPaths = this.recheckPaths(request.full, batch);
     const accelerate = recheckPaths !== 'all';
+    const started = performance.now();
     try {
       const output = await scan({
         root: this.options.root,
@@ -152,6 +211,7 @@ export class LocalEndpoint implements Endpoint {
         accelerated: accelerate, rechecked: accelerate ? recheckPaths.size : undefined, hashedFiles: output.hashedFiles,
         entries: output.snapshot.directories + output.snapshot.files + output.snapshot.symbolicLinks,
       });
+      if (!accelerate) this.lastFullScanMs = performance.now() - started;
       if (output.cacheChanged) this.cacheDirty = true;
       this.cache = output.cache;
       this.last = { snapshot: output.snapshot, cache: output.cache };
@@ -187,7 +247,7 @@ export class LocalEndpoint implements Endpoint {
       signal.throwIfAborted();
       if (await this.staging.contains(file.path, file.digest)) continue;
       const local = localSources.get(digestHex(file.digest));
-      if (local !== undefined && (await this.stageLocalCopy(local, file, signal))) continue;
+      if (local !== undefined && (await stageLocalCopy(this.staging, this.absolute(local), file, signal))) continue;
       paths.push(file.path);
     }
     this.staging.persist();
@@ -196,7 +256,7 @@ export class LocalEndpoint implements Endpoint {
     // A base is what the last scan saw as a file at the same path: new paths (all of them in an
     // initial sync) need no open that fails.
     for (const p of paths) {
-      signatures.push(this.options.computeSignatures && last.cache.has(p) ? await this.signatureAt(p, signal) : EMPTY_SIGNATURE);
+      signatures.push(this.options.computeSignatures && last.cache.has(p) ? await signatureAt(this.absolute(p), signal) : EMPTY_SIGNATURE);
     }
     this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging);
     return { paths, signatures, receiver: this.receiver };
@@ -217,7 +277,7 @@ export class LocalEndpoint implements Endpoint {
         continue;
       }
       try {
-        await this.supplyOne(fd, signature, receiver, yieldTurn, signal);
+        await supplyOne(fd, signature, receiver, yieldTurn, signal);
       } finally {
         closeSync(fd);
       }
@@ -318,87 +378,10 @@ export class LocalEndpoint implements Endpoint {
       await sleep(this.config.watchPollingInterval * 1000, signal);
       // A watcher that recovered takes over again (one full cycle first, then events).
       if (this.config.watchMode === 'portable' && this.watcher !== undefined && this.watcher.error === undefined) return;
-      const result = await this.scan({ full: true }, signal).catch(() => undefined);
+      const result = await this.pollScan(signal).catch(() => undefined);
       if (result === undefined || result.kind === 'retry') return;
       if (previous === undefined || !sameSnapshot(previous, result.snapshot)) return;
     }
-  }
-
-  private async stageLocalCopy(source: string, file: StageRequest, signal: AbortSignal): Promise<boolean> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.absolute(source), constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch {
-      return false;
-    }
-    const sink = await this.staging.createSink(file.path);
-    try {
-      const buffer = Buffer.allocUnsafe(READ_CHUNK);
-      for (;;) {
-        signal.throwIfAborted();
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0) break;
-        await sink.write(buffer.subarray(0, bytesRead));
-      }
-      const digest = await sink.commit();
-      return Buffer.compare(Buffer.from(digest), Buffer.from(file.digest)) === 0;
-    } catch (error) {
-      await sink.abort().catch(() => undefined);
-      if (signal.aborted) throw error;
-      return false;
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async signatureAt(relative: string, signal: AbortSignal): Promise<Signature> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.absolute(relative), constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch {
-      return EMPTY_SIGNATURE;
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return EMPTY_SIGNATURE;
-      return await signatureOfFile(handle, stat.size, signal);
-    } catch (error) {
-      if (signal.aborted) throw error;
-      return EMPTY_SIGNATURE;
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Streams one file: whole-file data operations for an empty signature, else an rsync delta. */
-  private async supplyOne(fd: number, signature: Signature, receiver: DeltaReceiver, yieldTurn: () => Promise<void>, signal: AbortSignal): Promise<void> {
-    const size = fstatSync(fd).size;
-    let first = true;
-    const send = async (operation: Operation): Promise<void> => {
-      await receiver.write(first ? { kind: 'operation', operation, expectedSize: size } : { kind: 'operation', operation });
-      first = false;
-    };
-    try {
-      if (signature.hashes.length === 0) {
-        for (let sent = 0; ; ) {
-          signal.throwIfAborted();
-          // Sized to what is left (small files are the common case); one more byte detects growth.
-          const buffer = Buffer.allocUnsafe(Math.min(MAX_DATA_OPERATION_SIZE, Math.max(size - sent, 1)));
-          const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-          if (bytesRead === 0) break;
-          sent += bytesRead;
-          await send({ kind: 'data', data: buffer.subarray(0, bytesRead) });
-          await yieldTurn();
-        }
-      } else {
-        for await (const operation of deltaOperations(readChunks(fd, signal), signature, signal)) await send(operation);
-      }
-    } catch (error) {
-      if (signal.aborted) throw error;
-      await receiver.write({ kind: 'done', error: `unable to read file: ${errorMessage(error)}` });
-      return;
-    }
-    await receiver.write({ kind: 'done' });
   }
 
   private async maybeSaveCache(force: boolean): Promise<void> {
@@ -415,18 +398,6 @@ export class LocalEndpoint implements Endpoint {
       this.cacheDirty = true;
       this.options.logger.warn('unable to save scan cache', { error: errorMessage(error) });
     }
-  }
-}
-
-async function* readChunks(fd: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const yieldTurn = createYielder();
-  for (;;) {
-    signal.throwIfAborted();
-    await yieldTurn();
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-    if (bytesRead === 0) return;
-    yield buffer.subarray(0, bytesRead);
   }
 }
 
@@ -448,4 +419,13 @@ async function loadCache(file: string | undefined, logger: Logger): Promise<Map<
 function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
   return a.preservesExecutability === b.preservesExecutability && a.decomposesUnicode === b.decomposesUnicode
     && entriesEqual(a.content, b.content, true);
+}
+
+/**
+ * Returns after the event loop polled for I/O twice more: watch events the kernel queued before
+ * the caller's request are then recorded, even if the request came in the same turn.
+ */
+async function readQueuedEvents(signal: AbortSignal): Promise<void> {
+  await nextLoopTurn(undefined, { signal });
+  await nextLoopTurn(undefined, { signal });
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../src/model/configuration.js';
@@ -71,6 +71,21 @@ describe('watcher-driven propagation', () => {
     const state = await waitForState(manager, id, (s) => s.status === 'watching');
     expect(state.conflicts).toEqual([]);
     expect(state.lastError).toBeUndefined();
+  });
+
+  it('a change no watch event reports (a write through a hard link outside the root) is found by the periodic rescan', async () => {
+    await writeTree(ws.alpha, { 'linked': 'first version' });
+    const outside = ws.at('outside-link');
+    await link(path.join(ws.alpha, 'linked'), outside);
+    // inotify reports a write to the watched directory only through that directory's own name.
+    const spec = localSpec(ws.alpha, ws.beta);
+    const id = await manager.create({ ...spec, configuration: { ...spec.configuration, watch: { pollingInterval: 1 } } }, { paused: false }, AbortSignal.timeout(10_000));
+    await waitForState(manager, id, (s) => s.successfulCycles >= 1 && s.status === 'watching');
+    expect(await readFile(path.join(ws.beta, 'linked'), 'utf8')).toBe('first version');
+    await writeFile(outside, 'second version, written elsewhere');
+    await eventually(async () => expect(await readFile(path.join(ws.beta, 'linked'), 'utf8')).toBe('second version, written elsewhere'), { timeoutMs: 10_000 });
+    const state = await waitForState(manager, id, (s) => s.status === 'watching');
+    expect(state.conflicts).toEqual([]);
   });
 
   it('accelerated scans catch renames, moves and deep trees created in one go', async () => {
