@@ -1,30 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../../src/wire/frame.js';
 import { encodeFrame, FrameDecoder, INITIAL_STREAM_CREDIT } from '../../../src/wire/frame.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
 import { MAX_STREAM_WINDOW } from '../../../src/wire/receive-window.js';
 import { eventually } from '../../helpers/eventually.js';
-import { carrierOf, muxPair, readAll, writeRandom } from './pair.js';
+import { carrierOf, readAll, writeRandom, useCleanups } from './pair.js';
 
 const never = new AbortController().signal;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-function pair(...args: Parameters<typeof muxPair>): ReturnType<typeof muxPair> {
-  const created = muxPair(...args);
-  cleanups.push(created.close);
-  return created;
-}
+const { pair, defer } = useCleanups();
 
 /** A client multiplexer whose carrier's other end is decoded frame by frame (and answered by hand). */
 function tappedClient(): { mux: Multiplexer; raw: Duplex; frames: Frame[] } {
   const [a, b] = duplexPair();
-  cleanups.push(() => { a.destroy(); b.destroy(); });
+  defer(() => { a.destroy(); b.destroy(); });
   const decoder = new FrameDecoder();
   const frames: Frame[] = [];
   b.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
@@ -138,12 +129,12 @@ describe('credit frames', () => {
 
   it('grants credit in a few large frames, not one per read', async () => {
     const [a, b] = duplexPair();
-    cleanups.push(() => { a.destroy(); b.destroy(); });
+    defer(() => { a.destroy(); b.destroy(); });
     const client = new Multiplexer(carrierOf(a), { role: 'client' });
     const frames: Frame[] = [];
     const decoder = new FrameDecoder();
     const server = new Multiplexer({ readable: b, writable: tapWrites(b, (chunk) => frames.push(...decoder.push(chunk))) }, { role: 'server' });
-    cleanups.push(() => Promise.all([client.close(), server.close()]).then(() => undefined));
+    defer(() => Promise.all([client.close(), server.close()]).then(() => undefined));
     const local = client.open();
     const sent = writeRandom(local, 8 * 1024 * 1024, 16 * 1024);
     const remote = await server.accept(never);

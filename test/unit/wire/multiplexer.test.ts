@@ -1,24 +1,15 @@
 import { createHash } from 'node:crypto';
 import { duplexPair } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import { INITIAL_STREAM_CREDIT } from '../../../src/wire/frame.js';
 import type { WireStream } from '../../../src/wire/multiplexer.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
 import { eventually } from '../../helpers/eventually.js';
-import { carrierOf, errorOf, muxPair, readAll, text, writeRandom } from './pair.js';
+import { carrierOf, errorOf, readAll, text, writeRandom, useCleanups } from './pair.js';
 
 const never = new AbortController().signal;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-function pair(...args: Parameters<typeof muxPair>): ReturnType<typeof muxPair> {
-  const created = muxPair(...args);
-  cleanups.push(created.close);
-  return created;
-}
+const { pair } = useCleanups();
 
 describe('Multiplexer streams', () => {
   it('opens streams both ways with client-odd and server-even ids', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { duplexPair } from 'node:stream';
+import { afterEach } from 'vitest';
 import type { Carrier, MultiplexerOptions } from '../../../src/wire/multiplexer.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
 import { compressCarrier } from '../../../src/wire/compression.js';
@@ -73,4 +74,23 @@ export function text(stream: Readable): Promise<string> {
 /** The error a stream is destroyed with. */
 export function errorOf(stream: Readable | Writable): Promise<Error> {
   return new Promise((resolve) => stream.once('error', resolve));
+}
+
+/**
+ * Per-test cleanups for a test file: `pair()` is muxPair closed after the test, `defer()` adds
+ * any other cleanup; both run in afterEach.
+ */
+export function useCleanups(): { pair: typeof muxPair; defer: (cleanup: () => Promise<void> | void) => void } {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  return {
+    pair: (...args) => {
+      const created = muxPair(...args);
+      cleanups.push(created.close);
+      return created;
+    },
+    defer: (cleanup) => { cleanups.push(cleanup); },
+  };
 }
