@@ -4,6 +4,7 @@ import type { Logger } from '../base/logger.js';
 import type { Prompter } from '../base/prompter.js';
 import type { ForwardDestination, ForwardEndpointRequest, ForwardRemoteConnector, ForwardSource } from '../forward/endpoint.js';
 import { connectRemoteDestination, connectRemoteSource, type RemoteForwardOptions, type RemoteForwardRequest } from '../forward/remote/client.js';
+import { defaultCompression, type CompressionAlgorithm } from '../model/configuration.js';
 import type { EndpointUrl } from '../model/url.js';
 import type { Endpoint } from '../sync/endpoint.js';
 import type { RemoteConnector, RemoteEndpointRequest } from '../sync/manager.js';
@@ -26,7 +27,8 @@ interface AgentTarget {
   readonly prompter: Prompter | undefined;
   readonly logger: Logger;
   readonly mode: DialOptions['mode'];
-  readonly compression: Compression;
+  /** The configured algorithm; undefined = not configured (pick by link, see wireCompression). */
+  readonly compression: CompressionAlgorithm | undefined;
   /** Log fields saying whose endpoint this is. */
   readonly fields: Readonly<Record<string, string>>;
   /** `unable to start the <what> on <remote>` when the endpoint fails to start. */
@@ -41,6 +43,15 @@ interface AgentLink {
 }
 
 /**
+ * The compression to ask the agent for: the configured algorithm when there is one (zstandard,
+ * which only licensed builds have, falls back to deflate), else defaultCompression(link is local).
+ */
+export function wireCompression(configured: CompressionAlgorithm | undefined, localLink: boolean): Compression {
+  if (configured === undefined) return defaultCompression(localLink);
+  return configured === 'none' ? 'none' : 'deflate';
+}
+
+/**
  * transport → agent (dial) → `start(link)`. The endpoint `start` returns owns the agent
  * connection and the transport (`link.owned` closes both); when anything fails, everything
  * opened so far is closed. Status lines go to the prompter ("Connecting to agent...").
@@ -49,13 +60,15 @@ async function connectThroughAgent<T>(options: AgentConnectorOptions, target: Ag
   const prompter = target.prompter;
   const status = prompter === undefined ? undefined : (message: string): void => prompter.status(message);
   const transport = await options.transportFor(target.url, prompter, signal);
-  options.logger.debug('dialing agent', { remote: transport.description, mode: target.mode, ...target.fields });
+  const local = transport.local === true;
+  const compression = wireCompression(target.compression, local);
+  options.logger.debug('dialing agent', { remote: transport.description, mode: target.mode, local, compression, ...target.fields });
   let connection;
   try {
     connection = await options.dialer.dial(transport, {
       mode: target.mode,
       logger: target.logger,
-      compression: target.compression,
+      compression,
       ...(status === undefined ? {} : { onStatus: status }),
     }, signal);
   } catch (error) {
@@ -88,7 +101,7 @@ export function createAgentConnector(options: AgentConnectorOptions): RemoteConn
     prompter: request.prompter,
     logger: request.logger,
     mode: 'synchronizer',
-    compression: request.configuration.compression === 'none' ? 'none' : 'deflate',
+    compression: request.configuration.compression,
     fields: { session: request.sessionId, side: request.side },
     what: 'endpoint',
   }, (link, status) => {

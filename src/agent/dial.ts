@@ -29,6 +29,8 @@ export interface AgentConnection {
   readonly mux: Multiplexer;
   readonly process: RemoteProcess;
   readonly peer: Hello;
+  /** The wire compression chosen in the handshake. */
+  readonly compression: Compression;
   close(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export interface AgentDialerOptions {
 
 class Connection implements AgentConnection {
   private closing: Promise<void> | undefined;
-  constructor(readonly mux: Multiplexer, readonly process: RemoteProcess, readonly peer: Hello) {}
+  constructor(readonly mux: Multiplexer, readonly process: RemoteProcess, readonly peer: Hello, readonly compression: Compression) {}
 
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -176,8 +178,8 @@ export class AgentDialer {
     try {
       const result = await clientHandshake({ readable: remote.stdout, writable: remote.stdin }, hello, { preferred: options.compression ?? 'deflate' }, anySignal([signal, timeout]));
       const mux = new Multiplexer(result.carrier, { role: 'client', logger: options.logger.child('wire') });
-      options.logger.debug('agent connected', { remote: transport.description, compression: result.peer.compression.join(',') });
-      return { kind: 'connected', connection: new Connection(mux, remote, result.peer) };
+      options.logger.debug('agent connected', { remote: transport.description, compression: result.compression, offered: result.peer.compression.join(',') });
+      return { kind: 'connected', connection: new Connection(mux, remote, result.peer, result.compression) };
     } catch (error) {
       if (signal.aborted) {
         await remote.close();

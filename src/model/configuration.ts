@@ -143,7 +143,20 @@ export interface ResolvedEndpointConfiguration {
   readonly defaultDirectoryMode: number;
   readonly defaultOwner: string | undefined;
   readonly defaultGroup: string | undefined;
-  readonly compression: CompressionAlgorithm;
+  /**
+   * The configured wire compression; undefined = not set anywhere (flags, project file, global
+   * defaults): the connection then uses defaultCompression(link is local), not a fixed default.
+   */
+  readonly compression: CompressionAlgorithm | undefined;
+}
+
+/**
+ * Wire compression when none is configured: none on a link that never leaves this machine
+ * (loopback SSH, Docker over a unix socket), where DEFLATE only costs CPU; else deflate (the
+ * spec's default, sync-semantics §6.7). A configured algorithm always wins over this.
+ */
+export function defaultCompression(localLink: boolean): 'none' | 'deflate' {
+  return localLink ? 'none' : 'deflate';
 }
 
 export function resolveEndpointConfiguration(session: SyncConfiguration, endpoint: SyncConfiguration): ResolvedEndpointConfiguration {
@@ -167,6 +180,6 @@ export function resolveEndpointConfiguration(session: SyncConfiguration, endpoin
     defaultDirectoryMode: c.permissions.defaultDirectoryMode || 0o700,
     defaultOwner: c.permissions.defaultOwner,
     defaultGroup: c.permissions.defaultGroup,
-    compression: c.compression.algorithm ?? 'deflate',
+    compression: c.compression.algorithm,
   };
 }

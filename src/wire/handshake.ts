@@ -76,10 +76,11 @@ export async function agentHandshake(carrier: Carrier, hello: Hello, signal: Abo
 
 /** Client side: reads the agent's magic (bytes before it = login-shell noise: MUTAGEN_AGENT error
  *  quoting them, max 200 chars), its hello; throws MUTAGEN_VERSION_MISMATCH when version or digest
- *  differs from ours; picks `preferred` if the agent supports it, else 'none'. */
+ *  differs from ours; picks `preferred` if the agent supports it, else 'none' (`compression`
+ *  says which). */
 export async function clientHandshake(
   carrier: Carrier, hello: Hello, options: { readonly preferred: Compression }, signal: AbortSignal,
-): Promise<{ peer: Hello; carrier: Carrier }> {
+): Promise<{ peer: Hello; carrier: Carrier; compression: Compression }> {
   const peer = await readPeer(carrier, CLIENT_SIDE, signal);
   if (peer.version !== hello.version || peer.digest !== hello.digest) {
     throw new MutagenError('MUTAGEN_VERSION_MISMATCH',
@@ -89,7 +90,7 @@ export async function clientHandshake(
     : peer.compression.includes('none') ? 'none' : undefined;
   if (chosen === undefined) throw new ProtocolError(`the agent offers no usable compression ([${peer.compression.join(', ')}])`);
   carrier.writable.write(Buffer.concat([CLIENT_MAGIC, ...encodeMessage({ ...hello, compression: [chosen] } satisfies Hello)]));
-  return { peer, carrier: compressCarrier(carrier, chosen) };
+  return { peer, carrier: compressCarrier(carrier, chosen), compression: chosen };
 }
 
 async function readPeer(carrier: Carrier, side: Side, signal: AbortSignal): Promise<Hello> {

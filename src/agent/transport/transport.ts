@@ -45,6 +45,12 @@ export interface Transport {
   /** For messages: `root@127.0.0.1:2222`, `docker container web`. */
   readonly description: string;
   /**
+   * True when the bytes never leave this machine: SSH to a loopback HostName without ProxyJump
+   * or ProxyCommand, or a Docker engine reached over a unix socket. Then the default wire
+   * compression is none (see defaultCompression in model/configuration.ts). Absent = false.
+   */
+  readonly local?: boolean;
+  /**
    * Starts argv on the remote with the remote user's home directory as working directory. argv is
    * passed exactly: where a shell is involved (SSH), this is the only place that quotes.
    * Rejects (MUTAGEN_TRANSPORT) when the remote cannot be reached; a command that cannot run is

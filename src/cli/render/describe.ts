@@ -1,6 +1,7 @@
 import { assertNever } from '../../base/errors.js';
-import type {
-  CompressionAlgorithm, HashAlgorithm, IgnoreSyntax, PermissionsMode, ProbeMode, ScanMode, StageMode, SymlinkMode, SyncMode, WatchMode,
+import {
+  defaultCompression, type CompressionAlgorithm, type HashAlgorithm, type IgnoreSyntax, type PermissionsMode, type ProbeMode,
+  type ScanMode, type StageMode, type SymlinkMode, type SyncMode, type WatchMode,
 } from '../../model/configuration.js';
 import type { Entry } from '../../model/entry.js';
 import { digestHex } from '../../model/entry.js';
@@ -23,6 +24,16 @@ export const STAGE_DESCRIPTIONS: Readonly<Record<StageMode, string>> = {
   mutagen: 'Mutagen Data Directory', neighboring: 'Neighboring', internal: 'Internal',
 };
 export const COMPRESSION_DESCRIPTIONS: Readonly<Record<CompressionAlgorithm, string>> = { none: 'None', deflate: 'DEFLATE', zstandard: 'Zstandard' };
+
+/**
+ * The `Compression:` value: the configured algorithm, else the default the connection uses,
+ * `Default (DEFLATE)` or, on a link that never leaves this machine, `Default (None: local link)`.
+ */
+export function describeCompression(configured: CompressionAlgorithm | undefined, localLink: boolean): string {
+  if (configured !== undefined) return COMPRESSION_DESCRIPTIONS[configured];
+  const used = defaultCompression(localLink);
+  return `Default (${COMPRESSION_DESCRIPTIONS[used]}${localLink ? ': local link' : ''})`;
+}
 
 export const STATUS_DESCRIPTIONS: Readonly<Record<SyncStatus, string>> = {
   disconnected: 'Disconnected',

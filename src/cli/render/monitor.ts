@@ -9,8 +9,8 @@ export function formatMonitorHeader(state: SyncSessionState, style: ListStyle): 
   const session = state.session;
   const lines = [
     ...formatSessionHeader(state, style),
-    ...formatEndpointHeader('Alpha', session.alpha, session.configurationAlpha, session.configuration, style.long),
-    ...formatEndpointHeader('Beta', session.beta, session.configurationBeta, session.configuration, style.long),
+    ...formatEndpointHeader('Alpha', session.alpha, session.configurationAlpha, session.configuration, style.long, style.localLink?.(session.alpha) ?? false),
+    ...formatEndpointHeader('Beta', session.beta, session.configurationBeta, session.configuration, style.long, style.localLink?.(session.beta) ?? false),
   ];
   return `${lines.join('\n')}\n`;
 }

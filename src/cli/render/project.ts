@@ -118,8 +118,8 @@ export function formatProjectConfiguration(project: DesiredProject, style: ListS
     const spec = session.spec;
     lines.push(DELIMITER, `Name: ${session.name}`, `Flush on create: ${session.flushOnCreate ? 'Yes' : 'No'}`, `Spec hash: ${session.specHash}`);
     lines.push('Configuration:', ...formatSessionConfiguration(spec.configuration));
-    lines.push(...formatEndpointHeader('Alpha', spec.alpha, spec.configurationAlpha, spec.configuration, style.long));
-    lines.push(...formatEndpointHeader('Beta', spec.beta, spec.configurationBeta, spec.configuration, style.long));
+    lines.push(...formatEndpointHeader('Alpha', spec.alpha, spec.configurationAlpha, spec.configuration, style.long, style.localLink?.(spec.alpha) ?? false));
+    lines.push(...formatEndpointHeader('Beta', spec.beta, spec.configurationBeta, spec.configuration, style.long, style.localLink?.(spec.beta) ?? false));
   }
   lines.push(DELIMITER, '', 'Forwarding sessions:');
   if (project.forward.length === 0) lines.push(DELIMITER, 'No forwarding sessions defined');

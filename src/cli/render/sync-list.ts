@@ -7,7 +7,7 @@ import type { EndpointUrl } from '../../model/url.js';
 import { formatByteSize, formatOctalMode } from '../../model/values.js';
 import { formatUrl } from '../../url/format.js';
 import {
-  COMPRESSION_DESCRIPTIONS, describeEntry, describeSetting, formatPath, HASH_DESCRIPTIONS, IGNORE_SYNTAX_DESCRIPTIONS,
+  describeCompression, describeEntry, describeSetting, formatPath, HASH_DESCRIPTIONS, IGNORE_SYNTAX_DESCRIPTIONS,
   PERMISSIONS_DESCRIPTIONS, plural, PROBE_DESCRIPTIONS, SCAN_DESCRIPTIONS, STAGE_DESCRIPTIONS, STATUS_DESCRIPTIONS,
   SYMLINK_DESCRIPTIONS, SYNC_MODE_DESCRIPTIONS, WATCH_DESCRIPTIONS,
 } from './describe.js';
@@ -19,6 +19,11 @@ const LISTED_LIMIT = 10;
 export interface ListStyle {
   readonly long: boolean;
   readonly colors: Palette;
+  /**
+   * Whether an endpoint's link never leaves this machine (then unset compression means none);
+   * absent = no link is local. Only consulted with `long`.
+   */
+  readonly localLink?: (url: EndpointUrl) => boolean;
 }
 
 /** The human form of `sync list` (cli spec §2.2): delimiter-separated blocks, oldest first. */
@@ -75,7 +80,7 @@ export function formatSessionConfiguration(c: SyncConfiguration): string[] {
   return lines;
 }
 
-function formatEndpointConfiguration(url: EndpointUrl, c: SyncConfiguration): string[] {
+function formatEndpointConfiguration(url: EndpointUrl, c: SyncConfiguration, localLink: boolean): string[] {
   const lines = [`\t\tWatch mode: ${describeSetting(c.watch.mode, 'portable', WATCH_DESCRIPTIONS)}`];
   if (c.watch.mode !== 'no-watch') {
     const interval = c.watch.pollingInterval;
@@ -92,17 +97,22 @@ function formatEndpointConfiguration(url: EndpointUrl, c: SyncConfiguration): st
     `\t\tDefault file/directory owner: ${c.permissions.defaultOwner ?? 'Default'}`,
     `\t\tDefault file/directory group: ${c.permissions.defaultGroup ?? 'Default'}`,
   );
-  if (url.protocol !== 'local') lines.push(`\t\tCompression: ${describeSetting(c.compression.algorithm, 'deflate', COMPRESSION_DESCRIPTIONS)}`);
+  if (url.protocol !== 'local') lines.push(`\t\tCompression: ${describeCompression(c.compression.algorithm, localLink)}`);
   return lines;
 }
 
-/** `Alpha:`/`Beta:` with URL and (-l) merged configuration; the live part only when `state` is given. */
-export function formatEndpointHeader(title: string, url: EndpointUrl, overrides: SyncConfiguration, session: SyncConfiguration, long: boolean): string[] {
+/**
+ * `Alpha:`/`Beta:` with URL and (-l) merged configuration; the live part only when `state` is
+ * given. `localLink`: the endpoint's link never leaves this machine (see ListStyle.localLink).
+ */
+export function formatEndpointHeader(
+  title: string, url: EndpointUrl, overrides: SyncConfiguration, session: SyncConfiguration, long: boolean, localLink = false,
+): string[] {
   const lines = [`${title}:`, `\tURL: ${neutralize(formatUrl(url))}`];
   for (const [name, value] of Object.entries(url.environment ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`\t\t${name}=${neutralize(value)}`);
   }
-  if (long) lines.push('\tConfiguration:', ...formatEndpointConfiguration(url, mergeSyncConfiguration(session, overrides)));
+  if (long) lines.push('\tConfiguration:', ...formatEndpointConfiguration(url, mergeSyncConfiguration(session, overrides), localLink));
   return lines;
 }
 
@@ -110,7 +120,7 @@ function formatEndpoint(
   title: string, url: EndpointUrl, overrides: SyncConfiguration, state: SyncSessionState, side: 'alpha' | 'beta', style: ListStyle,
 ): string[] {
   const endpoint: EndpointState = state[side];
-  const lines = formatEndpointHeader(title, url, overrides, state.session.configuration, style.long);
+  const lines = formatEndpointHeader(title, url, overrides, state.session.configuration, style.long, style.localLink?.(url) ?? false);
   lines.push(`\tConnected: ${endpoint.connected ? 'Yes' : 'No'}`);
   if (!endpoint.connected) return lines;
   if (endpoint.scanned) {

@@ -58,7 +58,7 @@ const configurationSchema = z.strictObject({
   defaultDirectoryMode: count,
   defaultOwner: z.string().max(256).nullable().transform((v) => v ?? undefined),
   defaultGroup: z.string().max(256).nullable().transform((v) => v ?? undefined),
-  compression: z.enum(COMPRESSION_ALGORITHMS),
+  compression: z.enum(COMPRESSION_ALGORITHMS).nullable().transform((v) => v ?? undefined),
 });
 
 const connectSchema = z.strictObject({
@@ -79,7 +79,7 @@ export interface ConnectParams {
 
 export function encodeConnect(params: ConnectParams): unknown {
   const c = params.configuration;
-  return { ...params, configuration: { ...c, ignores: [...c.ignores], defaultOwner: c.defaultOwner ?? null, defaultGroup: c.defaultGroup ?? null } };
+  return { ...params, configuration: { ...c, ignores: [...c.ignores], defaultOwner: c.defaultOwner ?? null, defaultGroup: c.defaultGroup ?? null, compression: c.compression ?? null } };
 }
 
 export function parseConnect(value: unknown): ConnectParams {

@@ -158,6 +158,11 @@ async function contextEngine(name: string, configDirectory: string): Promise<Doc
   return parseDockerHost(host, hasTls ? { verify: !skipVerify, ...files } : undefined);
 }
 
+/** Whether the engine is reached without a network: a unix socket (tcp hosts may be anywhere). */
+export function engineIsLocal(engine: DockerEngine): boolean {
+  return engine.kind === 'unix';
+}
+
 export function describeEngine(engine: DockerEngine): string {
   return engine.kind === 'unix' ? `unix://${engine.socketPath}` : `tcp://${engine.host}:${engine.port}`;
 }

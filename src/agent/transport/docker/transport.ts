@@ -9,7 +9,7 @@ import { errorMessage, MutagenError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
 import type { Prompter } from '../../../base/prompter.js';
 import type { CopyOptions, CopySource, RemoteProcess, Transport } from '../transport.js';
-import { dockerodeOptions, resolveDockerEnvironment, type ResolvedDockerEnvironment } from './environment.js';
+import { dockerodeOptions, engineIsLocal, resolveDockerEnvironment, type ResolvedDockerEnvironment } from './environment.js';
 import { engineError } from './errors.js';
 import { runExec, startExec, type ExecContext } from './exec.js';
 import { singleFileTar } from './tar.js';
@@ -41,6 +41,8 @@ export interface DockerConnectOptions {
  */
 export class DockerTransport implements Transport {
   readonly description: string;
+  /** The engine is a unix socket (see engineIsLocal). */
+  readonly local: boolean;
   private closed = false;
   private mvAvailable: Promise<boolean> | undefined;
 
@@ -54,6 +56,7 @@ export class DockerTransport implements Transport {
     private readonly logger: Logger,
   ) {
     this.description = `docker container ${target.user === undefined ? '' : `${target.user}@`}${target.container}`;
+    this.local = engineIsLocal(engine.engine);
   }
 
   /**

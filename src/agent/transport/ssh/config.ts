@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MutagenError } from '../../../base/errors.js';
@@ -115,6 +116,34 @@ export async function resolveSshConfig(target: SshEndpoint, options: ResolveOpti
     keepaliveIntervalMs: parseCount(first('serveraliveinterval') ?? String(DEFAULT_KEEPALIVE_SECONDS), 'ServerAliveInterval') * 1000,
     keepaliveCountMax: parseCount(first('serveralivecountmax') ?? '3', 'ServerAliveCountMax'),
   };
+}
+
+/**
+ * Whether a host name or address never leaves this machine: `localhost` (any case, optional
+ * trailing dot), 127.0.0.0/8, ::1 (any spelling, brackets allowed) and IPv4-mapped 127.x.
+ */
+export function isLoopbackHost(host: string): boolean {
+  let name = host.trim().toLowerCase();
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  if (name === 'localhost' || name === 'localhost.') return true;
+  if (isIPv4(name)) return name.startsWith('127.');
+  if (!isIPv6(name)) return false;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${name}]/`).hostname; // WHATWG serialization: compressed, lower case
+  } catch {
+    return false; // e.g. a zone index (fe80::1%eth0): never loopback
+  }
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/**
+ * Whether the connection for `config` stays on this machine: a loopback HostName (after config
+ * resolution) reached directly, without ProxyJump or ProxyCommand (either could go anywhere).
+ * Decides the default wire compression (none on a local link).
+ */
+export function sshLinkIsLocal(config: Pick<SshHostConfig, 'hostname' | 'proxyJump' | 'proxyCommand'>): boolean {
+  return config.proxyCommand === undefined && config.proxyJump.length === 0 && isLoopbackHost(config.hostname);
 }
 
 function proxySettings(computed: Computed, override: readonly SshEndpoint[] | undefined, expand: (command: string) => string): { proxyJump: SshEndpoint[]; proxyCommand: string | undefined } {

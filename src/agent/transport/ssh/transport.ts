@@ -2,7 +2,7 @@ import { TransportError } from '../../../base/errors.js';
 import type { Logger } from '../../../base/logger.js';
 import type { Prompter } from '../../../base/prompter.js';
 import type { CopyOptions, CopySource, RemoteProcess, Transport } from '../transport.js';
-import type { SshEndpoint } from './config.js';
+import { sshLinkIsLocal, type SshEndpoint } from './config.js';
 import type { SshConnectionPool, SshLease } from './connection.js';
 import { copyToRemote } from './copy.js';
 import { commandLine, SshProcess } from './process.js';
@@ -31,6 +31,8 @@ export interface SshConnectOptions {
  */
 export class SshTransport implements Transport {
   readonly description: string;
+  /** A loopback HostName reached directly (see sshLinkIsLocal); fixed by the first connect. */
+  readonly local: boolean;
   private lease: SshLease | undefined;
   private renewing: Promise<SshLease> | undefined;
   private closed = false;
@@ -39,6 +41,7 @@ export class SshTransport implements Transport {
     this.lease = lease;
     const config = lease.config;
     this.description = `${config.user}@${config.alias}${config.port === 22 ? '' : `:${config.port}`}`;
+    this.local = sshLinkIsLocal(config);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { listProject } from '../../../runtime/verbs.js';
 import type { CliContext } from '../../context.js';
 import { plainProgress } from '../../render/plain.js';
@@ -13,7 +14,11 @@ interface ListFlags extends ProjectFlags {
 async function list(flags: ListFlags, context: CliContext): Promise<void> {
   const sessions = await reportingConfigErrors(context, () => listProject(projectEnvironment(context, flags, plainProgress(context.output))));
   if (flags.json === true) context.output.print(projectListJson(sessions));
-  else context.output.print(formatProjectList(sessions, { long: flags.long === true, colors: context.output.colors }));
+  else if (flags.long !== true) context.output.print(formatProjectList(sessions, { long: false, colors: context.output.colors }));
+  else {
+    const localLink = await localLinkLookup(sessions.sync.flatMap((state) => [state.session.alpha, state.session.beta]), { home: context.home, env: context.env });
+    context.output.print(formatProjectList(sessions, { long: true, colors: context.output.colors, localLink }));
+  }
 }
 
 /** `mutagen project list [-l] [--json]` (cli spec §2.6, §7.7). */

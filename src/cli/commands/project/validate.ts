@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { loadProjectFile, resolveProjectFile } from '../../../runtime/project.js';
 import type { CliContext } from '../../context.js';
 import { plainProgress } from '../../render/plain.js';
@@ -30,7 +31,10 @@ async function config(flags: ConfigFlags, context: CliContext): Promise<void> {
   const project = await reportingConfigErrors(context, () => Promise.resolve(load(flags, context)));
   for (const warning of project.warnings) context.output.warn(warning);
   if (flags.json === true) context.output.line(JSON.stringify(projectConfigurationJson(project), undefined, 2));
-  else context.output.print(formatProjectConfiguration(project, { long: true, colors: context.output.colors }));
+  else {
+    const localLink = await localLinkLookup(project.sync.flatMap((session) => [session.spec.alpha, session.spec.beta]), { home: context.home, env: context.env });
+    context.output.print(formatProjectConfiguration(project, { long: true, colors: context.output.colors, localLink }));
+  }
 }
 
 /** [ts] `mutagen project validate`: exit 0, or 1 with every problem as `file:line:col: key: problem`. */

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { syncSessionToJson } from '../../../model/json.js';
 import { withDaemon, type CliContext } from '../../context.js';
 import { formatSyncList } from '../../render/sync-list.js';
@@ -11,7 +12,11 @@ async function list(specifications: string[], flags: ListFlags, context: CliCont
   const template = await resolveTemplate(flags, context.cwd, context.signal);
   const { sessions } = await withDaemon(context, (client) => client.call('sync.list', { selection }, { signal: context.signal }));
   if (template !== undefined) context.output.print(applyTemplate(template, sessions.map(syncSessionToJson)));
-  else context.output.print(formatSyncList(sessions, { long: flags.long === true, colors: context.output.colors }));
+  else if (flags.long !== true) context.output.print(formatSyncList(sessions, { long: false, colors: context.output.colors }));
+  else {
+    const localLink = await localLinkLookup(sessions.flatMap((state) => [state.session.alpha, state.session.beta]), { home: context.home, env: context.env });
+    context.output.print(formatSyncList(sessions, { long: true, colors: context.output.colors, localLink }));
+  }
 }
 
 export function syncListCommand(context: CliContext): Command {

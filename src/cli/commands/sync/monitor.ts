@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { sleep } from '../../../base/abort.js';
 import { MutagenError } from '../../../base/errors.js';
 import type { DaemonClient } from '../../../daemon/client.js';
@@ -55,7 +56,9 @@ async function monitor(specifications: string[], flags: ListFlags, context: CliC
     const { sessions } = await client.call('sync.list', { selection }, { signal: context.signal });
     const newest = sessions.at(-1);
     if (newest === undefined) throw new MutagenError('MUTAGEN_NOT_FOUND', 'no matching sessions exist');
-    context.output.print(formatMonitorHeader(newest, { long: flags.long === true, colors: context.output.colors }));
+    const long = flags.long === true;
+    const localLink = long ? await localLinkLookup([newest.session.alpha, newest.session.beta], { home: context.home, env: context.env }) : undefined;
+    context.output.print(formatMonitorHeader(newest, { long, colors: context.output.colors, ...(localLink === undefined ? {} : { localLink }) }));
     try {
       return await follow(client, newest.session.id, context);
     } finally {
