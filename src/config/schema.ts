@@ -142,7 +142,7 @@ function syncConfigurationShape(level: Level) {
       .optional(),
     permissions: permissionsSchema(level).optional(),
     compression: z
-      .strictObject({ algorithm: enumText(COMPRESSION_ALGORITHMS, 'compression algorithm', 'Transfer compression (default deflate).').optional() })
+      .strictObject({ algorithm: enumText(COMPRESSION_ALGORITHMS, 'compression algorithm', 'Transfer compression (default: deflate; none on links that never leave this machine: loopback SSH, Docker over a unix socket).').optional() })
       .optional(),
   };
 }
