@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 /**
  * Bundles the CLI (which also runs the daemon: `mutagen daemon run`) into dist/cli.js (with
@@ -31,24 +31,6 @@ export async function packageVersion(): Promise<string> {
   return manifest.version;
 }
 
-/**
- * `import { z } from 'zod'` binds zod's namespace object as a value, so the bundle keeps all of
- * zod (755 KB with every locale) and every CLI call compiles it; `import * as z from 'zod'`, used
- * only through static property accesses, lets esbuild keep what is used (~180 KB). Our sources
- * are rewritten to the namespace form as they are bundled (same bindings, same behaviour).
- */
-const ZOD_NAMED_IMPORT = /^import \{ z \} from 'zod';$/gm;
-
-const zodNamespaceImports: Plugin = {
-  name: 'zod-namespace-imports',
-  setup(builder) {
-    builder.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      return { contents: source.replace(ZOD_NAMED_IMPORT, "import * as z from 'zod';"), loader: 'ts' };
-    });
-  },
-};
-
 function options(entry: string, outfile: string, version: string): BuildOptions & { metafile: true } {
   return {
     entryPoints: { [path.basename(outfile, '.js')]: path.join(root, entry) },
@@ -68,7 +50,6 @@ function options(entry: string, outfile: string, version: string): BuildOptions 
     logLevel: 'warning',
     banner: { js: `#!/usr/bin/env node\n${ESM_SHIMS}` },
     define: { __MUTAGEN_VERSION__: JSON.stringify(version) },
-    plugins: [zodNamespaceImports],
   };
 }
 
@@ -89,7 +70,6 @@ function agentOptions(outfile: string, version: string): BuildOptions & { metafi
     logLevel: 'warning',
     banner: { js: `#!/usr/bin/env node\n${ESM_SHIMS}` },
     define: { __MUTAGEN_VERSION__: JSON.stringify(version) },
-    plugins: [zodNamespaceImports],
   };
 }
 

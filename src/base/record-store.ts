@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { writeFileAtomic } from './atomic-write.js';
 import { errorMessage, MutagenError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { byteSizeText, octalModeText, projectFileSchema, vcsText } from './schema.js';
 
 type JsonSchemaNode = Record<string, unknown>;

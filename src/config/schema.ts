@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorMessage } from '../base/errors.js';
 import {
   COMPRESSION_ALGORITHMS, HASH_ALGORITHMS, IGNORE_SYNTAXES, PERMISSIONS_MODES, PROBE_MODES, SCAN_MODES,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateName } from '../model/name.js';
 import type { KeyPath, Problem } from './errors.js';
 import type { PositionIndex } from './yaml-decode.js';

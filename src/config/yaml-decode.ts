@@ -1,6 +1,6 @@
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Scalar, YAMLMap } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeyPath, Position, Problem } from './errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sleep } from '../base/abort.js';
 import { errorMessage, isAbortError, MutagenError, ProtocolError, type ErrorCode } from '../base/errors.js';
 import { encodeFrame, FrameDecoder } from './framing.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode } from '../base/errors.js';
 import { forwardSpecSchema, selectionSchema, syncSpecSchema } from '../model/session.js';
 import { forwardSessionStateCodec, syncSessionStateCodec } from './state-codec.js';

@@ -1,6 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorMessage, isAbortError, MutagenError, ProtocolError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { Prompter } from '../base/prompter.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestHex, EMPTY_CONTENTS, type Change, type Conflict, type Entry } from '../model/entry.js';
 import {
   FORWARD_STATUSES, forwardSessionRecordSchema, SYNC_STATUSES, syncSessionRecordSchema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Session configuration as stored (sync-semantics §7.8, cli spec §5–6). Every field is

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { forwardConfigurationSchema, syncConfigurationSchema } from './configuration.js';
 import type { Conflict, Problem } from './entry.js';
 import { endpointUrlSchema } from './url.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PROTOCOLS = ['local', 'ssh', 'docker'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

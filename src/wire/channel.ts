@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cancelledError } from '../base/abort.js';
 import { isAbortError, MutagenError, ProtocolError, TransportError, wrapError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cancelledError } from '../base/abort.js';
 import type { ErrorCode } from '../base/errors.js';
 import { MutagenError, ProtocolError, TransportError } from '../base/errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode } from '../base/errors.js';
 import { ERROR_CODES, isAbortError, MutagenError } from '../base/errors.js';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MutagenError, ProtocolError } from '../../base/errors.js';
 import type { ForwardRole, SocketOptions } from '../endpoint.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Entry, Snapshot } from '../../model/entry.js';
 import { isDirectoryLike, joinPath } from '../../model/entry.js';
 import { entriesEqual, entryAt } from '../core/entries.js';

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { listProject } from '../../../runtime/verbs.js';
 import type { CliContext } from '../../context.js';
 import { plainProgress } from '../../render/plain.js';
 import { formatProjectList, projectListJson } from '../../render/project.js';
 import { addProjectFileOption, projectEnvironment, reportingConfigErrors, type ProjectFlags } from './environment.js';
+import { localLinks } from '../../local-links.js';
 
 interface ListFlags extends ProjectFlags {
   readonly long?: boolean;
@@ -16,7 +16,7 @@ async function list(flags: ListFlags, context: CliContext): Promise<void> {
   if (flags.json === true) context.output.print(projectListJson(sessions));
   else if (flags.long !== true) context.output.print(formatProjectList(sessions, { long: false, colors: context.output.colors }));
   else {
-    const localLink = await localLinkLookup(sessions.sync.flatMap((state) => [state.session.alpha, state.session.beta]), { home: context.home, env: context.env });
+    const localLink = await localLinks(sessions.sync.flatMap((state) => [state.session.alpha, state.session.beta]), context);
     context.output.print(formatProjectList(sessions, { long: true, colors: context.output.colors, localLink }));
   }
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { loadProjectFile, resolveProjectFile } from '../../../runtime/project.js';
 import type { CliContext } from '../../context.js';
 import { plainProgress } from '../../render/plain.js';
 import { formatProjectConfiguration, projectConfigurationJson } from '../../render/project.js';
 import { addGlobalConfigurationOption, addProjectFileOption, projectEnvironment, reportingConfigErrors, type ProjectFlags } from './environment.js';
+import { localLinks } from '../../local-links.js';
 
 interface ConfigFlags extends ProjectFlags {
   readonly json?: boolean;
@@ -32,7 +32,7 @@ async function config(flags: ConfigFlags, context: CliContext): Promise<void> {
   for (const warning of project.warnings) context.output.warn(warning);
   if (flags.json === true) context.output.line(JSON.stringify(projectConfigurationJson(project), undefined, 2));
   else {
-    const localLink = await localLinkLookup(project.sync.flatMap((session) => [session.spec.alpha, session.spec.beta]), { home: context.home, env: context.env });
+    const localLink = await localLinks(project.sync.flatMap((session) => [session.spec.alpha, session.spec.beta]), context);
     context.output.print(formatProjectConfiguration(project, { long: true, colors: context.output.colors, localLink }));
   }
 }

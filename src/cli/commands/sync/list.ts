@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { syncSessionToJson } from '../../../model/json.js';
 import { withDaemon, type CliContext } from '../../context.js';
 import { formatSyncList } from '../../render/sync-list.js';
 import { applyTemplate } from '../../render/template.js';
 import { buildSelection } from '../../selection.js';
 import { addListOptions, resolveTemplate, type ListFlags } from './list-flags.js';
+import { localLinks } from '../../local-links.js';
 
 async function list(specifications: string[], flags: ListFlags, context: CliContext): Promise<void> {
   const selection = buildSelection(specifications, flags, false);
@@ -14,7 +14,7 @@ async function list(specifications: string[], flags: ListFlags, context: CliCont
   if (template !== undefined) context.output.print(applyTemplate(template, sessions.map(syncSessionToJson)));
   else if (flags.long !== true) context.output.print(formatSyncList(sessions, { long: false, colors: context.output.colors }));
   else {
-    const localLink = await localLinkLookup(sessions.flatMap((state) => [state.session.alpha, state.session.beta]), { home: context.home, env: context.env });
+    const localLink = await localLinks(sessions.flatMap((state) => [state.session.alpha, state.session.beta]), context);
     context.output.print(formatSyncList(sessions, { long: true, colors: context.output.colors, localLink }));
   }
 }

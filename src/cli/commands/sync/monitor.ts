@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { localLinkLookup } from '../../../agent/transport/local-link.js';
 import { sleep } from '../../../base/abort.js';
 import { MutagenError } from '../../../base/errors.js';
 import type { DaemonClient } from '../../../daemon/client.js';
@@ -10,6 +9,7 @@ import { formatMonitorHeader, formatMonitorStatus } from '../../render/monitor.j
 import { applyTemplate, type JsonTemplate } from '../../render/template.js';
 import { buildSelection } from '../../selection.js';
 import { addListOptions, resolveTemplate, type ListFlags } from './list-flags.js';
+import { localLinks } from '../../local-links.js';
 
 /** Redraws happen at most this often (cli spec §2.3). */
 const REDRAW_INTERVAL_MS = 50;
@@ -57,7 +57,7 @@ async function monitor(specifications: string[], flags: ListFlags, context: CliC
     const newest = sessions.at(-1);
     if (newest === undefined) throw new MutagenError('MUTAGEN_NOT_FOUND', 'no matching sessions exist');
     const long = flags.long === true;
-    const localLink = long ? await localLinkLookup([newest.session.alpha, newest.session.beta], { home: context.home, env: context.env }) : undefined;
+    const localLink = long ? await localLinks([newest.session.alpha, newest.session.beta], context) : undefined;
     context.output.print(formatMonitorHeader(newest, { long, colors: context.output.colors, ...(localLink === undefined ? {} : { localLink }) }));
     try {
       return await follow(client, newest.session.id, context);
