@@ -9,7 +9,6 @@ import { errorMessage, isMutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
 import { serveAgent } from './serve.js';
 import { parseSyncWorkerData, serveSyncWorker, type SyncWorkerData } from '../sync/worker/serve.js';
-import { limitHeapGrowth } from '../base/heap.js';
 
 /**
  * Entry of dist/agent.mjs, run on remotes as `node agent.mjs synchronizer|forwarder
@@ -87,7 +86,6 @@ function version(): string {
 
 async function run(argv: readonly string[]): Promise<number> {
   const args = parseArguments(argv);
-  limitHeapGrowth();
   const home = os.homedir();
   const data = dataDirectory(home);
   const logger = new Logger(process.stderr, args.level).child('agent');

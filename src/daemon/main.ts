@@ -1,7 +1,6 @@
 import { whenAborted } from '../base/abort.js';
 import { DisposableStore } from '../base/disposable.js';
 import { errorMessage, MutagenError } from '../base/errors.js';
-import { limitHeapGrowth } from '../base/heap.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
 import { ForwardManager } from '../forward/manager.js';
 import { SyncManager } from '../sync/manager.js';
@@ -54,7 +53,6 @@ async function initialized<T extends { initialize(): Promise<unknown>; close(): 
  */
 export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcome> {
   const level = logLevel(options.logLevel);
-  limitHeapGrowth();
   const paths = daemonPaths(options.dataDirectory);
   await ensureDaemonDirectories(paths);
   const store = new DisposableStore();

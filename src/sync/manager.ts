@@ -22,6 +22,7 @@ import type { Prompter } from '../base/prompter.js';
 import type { SyncService } from './service.js';
 import { RecordStore } from '../base/record-store.js';
 import { connectWorkerEndpoint } from './worker/connect.js';
+import { collectGarbage } from '../base/heap.js';
 
 export interface SyncManagerOptions {
   readonly dataDirectory: string;
@@ -203,6 +204,9 @@ export class SyncManager implements SyncService {
       this.sessions.delete(id);
       this.changed();
     }
+    // What the sessions held (snapshots, caches) is garbage now: collect it before the next
+    // session's allocations pile onto it.
+    if (chosen.length > 0) collectGarbage();
     return chosen.map((m) => m.record.id);
   }
 
