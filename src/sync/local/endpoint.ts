@@ -23,7 +23,7 @@ import type { SubtreeCounts } from './scan-walk.js';
 import { localCopies } from './local-copies.js';
 import { scan } from './scanner.js';
 import { StagingStore } from './staging.js';
-import { signatureAt, stageLocalCopy, supplyOne } from './file-content.js';
+import { SignatureMemory, signatureAt, stageLocalCopy, supplyOne } from './file-content.js';
 import { applyTransitions } from './transition.js';
 import { fileModeFor } from './transition-context.js';
 
@@ -73,6 +73,8 @@ export class LocalEndpoint implements Endpoint {
   private cacheDirty = false;
   private lastCacheSave = 0;
   private receiver: StagingReceiver | undefined;
+  /** Signatures of large files received by a delta, reused as the next transfer's base signature. */
+  private readonly signatureMemory = new SignatureMemory();
   private readonly subtreeCounts = new WeakMap<Entry, SubtreeCounts>();
   private closing: Promise<void> | undefined;
   private readonly shutdownController = new AbortController();
@@ -256,9 +258,12 @@ export class LocalEndpoint implements Endpoint {
     // A base is what the last scan saw as a file at the same path: new paths (all of them in an
     // initial sync) need no open that fails.
     for (const p of paths) {
-      signatures.push(this.options.computeSignatures && last.cache.has(p) ? await signatureAt(this.absolute(p), signal) : EMPTY_SIGNATURE);
+      const scanned = last.cache.get(p);
+      if (!this.options.computeSignatures || scanned === undefined) signatures.push(EMPTY_SIGNATURE);
+      else signatures.push(this.signatureMemory.lookup(p, scanned) ?? await signatureAt(this.absolute(p), signal));
     }
-    this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging);
+    const memory = this.options.computeSignatures ? this.signatureMemory : undefined;
+    this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging, memory);
     return { paths, signatures, receiver: this.receiver };
   }
 

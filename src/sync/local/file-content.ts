@@ -1,4 +1,4 @@
-import { constants, fstatSync, readSync } from 'node:fs';
+import { constants, fstatSync, read, readSync, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { errorMessage } from '../../base/errors.js';
 import { createYielder } from '../../base/yielder.js';
@@ -6,6 +6,7 @@ import type { DeltaReceiver, StageRequest } from '../endpoint.js';
 import { deltaOperations } from '../rsync/delta.js';
 import { signatureOfFile } from '../rsync/signature.js';
 import { EMPTY_SIGNATURE, MAX_DATA_OPERATION_SIZE, type Operation, type Signature } from '../rsync/types.js';
+import type { CacheEntry } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
 
 /** Reading a root's files for the other side: rsync signatures of bases, whole files or deltas. */
@@ -40,6 +41,62 @@ export async function stageLocalCopy(staging: StagingStore, source: string, file
   }
 }
 
+/** Files at least this large get their signature remembered when they are received by a delta. */
+export const REMEMBERED_SIGNATURE_MINIMUM = 8 * 1024 * 1024;
+/** At most this many block hashes (about 130 bytes each, 8 MiB in all) are remembered per endpoint. */
+const REMEMBERED_BLOCKS_LIMIT = 64 * 1024;
+
+/** What a remembered signature was computed for: the file as placed (inode, size, mtime) and its digest. */
+interface RememberedSignature {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeNs: bigint;
+  readonly digest: Uint8Array;
+  readonly signature: Signature;
+}
+
+/**
+ * Signatures of large files this endpoint received by a delta, computed while they were patched
+ * (rsync/signature-builder.ts), keyed by path. One is used as the base signature of the next
+ * transfer to that path only while the last scan saw the very file it was computed for (same
+ * inode, size, nanosecond mtime and digest, the §2.5 identity); a base that changed anyway
+ * gives a patched file with another digest, which staging rejects (§6.5) as it would for a
+ * base that changed after its signature was read. Bounded by REMEMBERED_BLOCKS_LIMIT.
+ */
+export class SignatureMemory {
+  private readonly entries = new Map<string, RememberedSignature>();
+  private blocks = 0;
+
+  /** The remembered signature of `relative` if the scan's entry for it is the file it was computed for. */
+  lookup(relative: string, scanned: CacheEntry | undefined): Signature | undefined {
+    const entry = this.entries.get(relative);
+    if (entry === undefined || scanned === undefined) return undefined;
+    const same = entry.ino === scanned.ino && entry.size === scanned.size && entry.mtimeNs === scanned.mtimeNs
+      && Buffer.compare(Buffer.from(entry.digest), Buffer.from(scanned.digest)) === 0;
+    return same ? entry.signature : undefined;
+  }
+
+  remember(relative: string, stat: BigIntStats, digest: Uint8Array, signature: Signature): void {
+    this.forget(relative);
+    if (signature.hashes.length > REMEMBERED_BLOCKS_LIMIT) return;
+    this.entries.set(relative, { ino: Number(stat.ino), size: Number(stat.size), mtimeNs: stat.mtimeNs, digest, signature });
+    this.blocks += signature.hashes.length;
+    // Oldest first (insertion order) until the total fits.
+    for (const [key, entry] of this.entries) {
+      if (this.blocks <= REMEMBERED_BLOCKS_LIMIT) break;
+      this.entries.delete(key);
+      this.blocks -= entry.signature.hashes.length;
+    }
+  }
+
+  forget(relative: string): void {
+    const entry = this.entries.get(relative);
+    if (entry === undefined) return;
+    this.entries.delete(relative);
+    this.blocks -= entry.signature.hashes.length;
+  }
+}
+
 /** The rsync signature of the file at `absolute`; empty when it is not a readable file. */
 export async function signatureAt(absolute: string, signal: AbortSignal): Promise<Signature> {
   let handle: FileHandle;
@@ -60,6 +117,11 @@ export async function signatureAt(absolute: string, signal: AbortSignal): Promis
   }
 }
 
+/** Files at least this large are read ahead in the thread pool while the previous chunk is processed. */
+const READ_AHEAD_MINIMUM = 1024 * 1024;
+/** Size of one read-ahead read, cut into data operations of 64 KiB. */
+const READ_AHEAD_SIZE = 1024 * 1024;
+
 /** Streams one file: whole-file data operations for an empty signature, else an rsync delta. */
 export async function supplyOne(fd: number, signature: Signature, receiver: DeltaReceiver, yieldTurn: () => Promise<void>, signal: AbortSignal): Promise<void> {
   const size = fstatSync(fd).size;
@@ -69,7 +131,19 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
     first = false;
   };
   try {
-    if (signature.hashes.length === 0) {
+    if (signature.hashes.length > 0) {
+      for await (const operation of deltaOperations(readChunks(fd, size, signal), signature, signal)) await send(operation);
+    } else if (size >= READ_AHEAD_MINIMUM) {
+      // Whole large file: the next read runs while the receiver hashes and writes this chunk.
+      // Receivers are done with a data operation when write() resolves (they copy or encode
+      // it), except that a remote one may batch a small one: those get their own copy.
+      for await (const chunk of readAhead(fd, READ_AHEAD_SIZE, signal)) {
+        for (let offset = 0; offset < chunk.length; offset += MAX_DATA_OPERATION_SIZE) {
+          const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_DATA_OPERATION_SIZE));
+          await send({ kind: 'data', data: piece.length === MAX_DATA_OPERATION_SIZE ? piece : Buffer.from(piece) });
+        }
+      }
+    } else {
       for (let sent = 0; ; ) {
         signal.throwIfAborted();
         // Sized to what is left (small files are the common case); one more byte detects growth.
@@ -80,8 +154,6 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
         await send({ kind: 'data', data: buffer.subarray(0, bytesRead) });
         await yieldTurn();
       }
-    } else {
-      for await (const operation of deltaOperations(readChunks(fd, signal), signature, signal)) await send(operation);
     }
   } catch (error) {
     if (signal.aborted) throw error;
@@ -91,7 +163,12 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
   await receiver.write({ kind: 'done' });
 }
 
-async function* readChunks(fd: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+/** Input of the delta engine: read ahead in the thread pool for large files, else synchronous reads. */
+function readChunks(fd: number, size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  return size >= READ_AHEAD_MINIMUM ? readAhead(fd, READ_AHEAD_SIZE, signal) : readSynchronously(fd, signal);
+}
+
+async function* readSynchronously(fd: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const yieldTurn = createYielder();
   for (;;) {
     signal.throwIfAborted();
@@ -101,4 +178,49 @@ async function* readChunks(fd: number, signal: AbortSignal): AsyncGenerator<Uint
     if (bytesRead === 0) return;
     yield buffer.subarray(0, bytesRead);
   }
+}
+
+/**
+ * Reads `fd` from its start to end of file in chunks of up to `chunkSize` bytes, with the next
+ * read already running in the thread pool while the consumer works on the current chunk. Two
+ * buffers take turns: a yielded chunk is valid until the consumer asks for the next one (no
+ * allocation per chunk). Positional reads: the descriptor's position is not moved. A read still
+ * in flight when the consumer stops early is awaited, so the caller may close `fd` once the loop
+ * is left.
+ */
+export async function* readAhead(fd: number, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)] as const;
+  let turn = 0;
+  let position = 0;
+  let pending: Promise<number> | undefined = readAt(fd, buffers[0], position);
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const bytesRead: number = await pending;
+      pending = undefined;
+      if (bytesRead === 0) return;
+      const chunk = buffers[turn]!;
+      position += bytesRead;
+      turn = 1 - turn;
+      pending = readAt(fd, buffers[turn]!, position);
+      yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+    }
+  } finally {
+    if (pending !== undefined) await pending.catch(() => undefined);
+  }
+}
+
+/**
+ * One positional read filling `buffer` as far as the file allows; resolves to the byte count.
+ * Marked handled at once: a failure surfaces where the promise is awaited, however late.
+ */
+function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
+  const result = new Promise<number>((resolve, reject) => {
+    read(fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
+      if (error !== null) reject(error);
+      else resolve(bytesRead);
+    });
+  });
+  result.catch(() => undefined);
+  return result;
 }

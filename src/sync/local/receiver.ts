@@ -5,7 +5,10 @@ import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { StagingProgress } from '../../model/session.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { Patcher } from '../rsync/patch.js';
+import { SignatureBuilder } from '../rsync/signature-builder.js';
 import type { Signature } from '../rsync/types.js';
+import { operationRange } from '../rsync/validate.js';
+import { REMEMBERED_SIGNATURE_MINIMUM, type SignatureMemory } from './file-content.js';
 import type { StagingSink, StagingStore } from './staging.js';
 
 interface Current {
@@ -13,6 +16,9 @@ interface Current {
   readonly base: FileHandle | undefined;
   readonly sink: StagingSink;
   readonly patcher: Patcher;
+  readonly signature: Signature;
+  /** Computes the received file's signature for `memory` (large files patched against a base). */
+  builder: SignatureBuilder | undefined;
   burning: boolean;
   receivedSize: number;
   expectedSize: number;
@@ -22,6 +28,8 @@ interface Current {
  * Receives the transmission stream for the paths of a stage plan (sync-semantics §6.4): patches
  * each file against its base at the same path into a staging sink and commits it at `done`.
  * A patch or open error "burns" the file: remaining operations are ignored, nothing is staged.
+ * With a `memory`, the signature of each large file received against a base is computed on the
+ * way (mostly from the base's block hashes) and remembered for the next transfer of that path.
  */
 export class StagingReceiver implements DeltaReceiver {
   private index = 0;
@@ -35,6 +43,7 @@ export class StagingReceiver implements DeltaReceiver {
     private readonly paths: readonly string[],
     private readonly signatures: readonly Signature[],
     private readonly store: StagingStore,
+    private readonly memory?: SignatureMemory,
   ) {}
 
   progress(): StagingProgress | undefined {
@@ -57,9 +66,20 @@ export class StagingReceiver implements DeltaReceiver {
       return;
     }
     if (current.burning) return;
-    if (transmission.expectedSize !== undefined) current.expectedSize = transmission.expectedSize;
+    if (transmission.expectedSize !== undefined) {
+      current.expectedSize = transmission.expectedSize;
+      if (this.memory !== undefined && current.receivedSize === 0 && transmission.expectedSize >= REMEMBERED_SIGNATURE_MINIMUM) {
+        current.builder = SignatureBuilder.create(current.signature, transmission.expectedSize);
+      }
+    }
+    const operation = transmission.operation;
     try {
-      await current.patcher.apply(transmission.operation);
+      if (current.builder !== undefined && operation.kind === 'blocks') {
+        // Validated first: the builder trusts the run's bounds.
+        operationRange(operation, current.signature);
+        current.builder.blocks(operation.start, operation.count);
+      }
+      await current.patcher.apply(operation);
     } catch {
       current.burning = true;
     }
@@ -102,9 +122,12 @@ export class StagingReceiver implements DeltaReceiver {
       burning,
       receivedSize: 0,
       expectedSize: 0,
+      signature,
+      builder: undefined,
       patcher: new Patcher(base, signature, async (chunk) => {
         current.receivedSize += chunk.byteLength;
         this.totalReceivedSize += chunk.byteLength;
+        current.builder?.feed(chunk);
         await sink.write(chunk);
       }),
     };
@@ -122,11 +145,21 @@ export class StagingReceiver implements DeltaReceiver {
       return;
     }
     try {
-      await current.sink.commit();
+      const digest = await current.sink.commit();
+      this.rememberSignature(current, digest);
     } catch (commitError) {
       // A failed commit (e.g. over the size limit) just leaves the file unstaged; the transition
       // then reports it missing and the next cycle retries.
       void errorMessage(commitError);
     }
+  }
+
+  /** Remembers the received file's signature, keyed by the staged file's stat (placement keeps it). */
+  private rememberSignature(current: Current, digest: Uint8Array): void {
+    if (this.memory === undefined) return;
+    const signature = current.builder?.finish();
+    const stat = signature === undefined ? undefined : this.store.lookup(current.path, digest)?.stat;
+    if (signature === undefined || stat === undefined) this.memory.forget(current.path);
+    else this.memory.remember(current.path, stat, digest, signature);
   }
 }

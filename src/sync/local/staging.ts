@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, write, writeSync, type BigIntStats } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -10,13 +10,22 @@ import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
 const WRITE_BUFFER_SIZE = 64 * 1024;
+/**
+ * Once a file passes this size, its bytes are copied into one of two buffers of this size, and
+ * a full buffer is written in the thread pool while the other fills and the next bytes are
+ * hashed (one write in flight). The two buffers are reused from file to file: a large file costs
+ * no allocation (fresh buffers per chunk cost major garbage collections: 256 MiB of external
+ * memory per 256 MiB file).
+ */
+const LARGE_BUFFER_SIZE = 1024 * 1024;
 /** A committed file at least this large is journaled at once (a crash would cost its transfer). */
 const JOURNAL_NOW_SIZE = 1024 * 1024;
 
 /**
  * One file being received. Bytes are hashed as they are written; commit() records the file under
  * the digest actually computed. Calls are sequential. After a failed write, abort() or commit()
- * (which rejects) may follow; abort() is idempotent and never stages anything.
+ * (which rejects) may follow; abort() is idempotent and never stages anything. A chunk is no
+ * longer used once write() resolved (the caller may reuse its memory).
  */
 export interface StagingSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -61,6 +70,7 @@ export class StagingStore {
   private readonly tag = randomBytes(6).toString('hex');
   private counter = 0;
   private spareBuffer: Buffer | undefined;
+  private spareLarge: [Buffer, Buffer] | undefined;
 
   constructor(options: StagingStoreOptions) {
     this.options = options;
@@ -140,10 +150,17 @@ export class StagingStore {
     // 64 KiB per file (which costs garbage collection with many small files).
     const buffer = this.spareBuffer ?? Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
     this.spareBuffer = undefined;
+    let large: [Buffer, Buffer] | undefined;
+    const takeLarge = (): [Buffer, Buffer] => {
+      large = this.spareLarge ?? [Buffer.allocUnsafe(LARGE_BUFFER_SIZE), Buffer.allocUnsafe(LARGE_BUFFER_SIZE)];
+      this.spareLarge = undefined;
+      return large;
+    };
     const release = (): void => {
       this.spareBuffer = buffer;
+      if (large !== undefined) this.spareLarge = large;
     };
-    return new FileSink(fd, file, hasher, this.options.maxFileSize, buffer, release, (digest, stat) => this.record(relative, name, digest, stat));
+    return new FileSink(fd, file, hasher, this.options.maxFileSize, buffer, takeLarge, release, (digest, stat) => this.record(relative, name, digest, stat));
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
@@ -185,6 +202,13 @@ function indexKey(hex: string, relative: string): string {
 class FileSink implements StagingSink {
   private buffered = 0;
   private size = 0;
+  /** File offset of the first byte in `buffer` (small-file path) or in the large buffer being filled. */
+  private bufferStart = 0;
+  /** The two large buffers once the file passed LARGE_BUFFER_SIZE: [filling, other]. */
+  private large: [Buffer, Buffer] | undefined;
+  private filled = 0;
+  /** The write of the other large buffer, in the thread pool (at most one). */
+  private inFlight: Promise<void> | undefined;
   private closed = false;
   private state: 'open' | 'failed' | 'done' = 'open';
 
@@ -194,7 +218,8 @@ class FileSink implements StagingSink {
     private readonly hasher: Hasher,
     private readonly maxSize: number,
     private readonly buffer: Buffer,
-    /** Gives the buffer back; called once, when the sink is done or failed. */
+    private readonly takeLarge: () => [Buffer, Buffer],
+    /** Gives the buffers back; called once, when the sink is done or failed (no write in flight). */
     private readonly release: () => void,
     private readonly record: (digest: Uint8Array, stat: BigIntStats) => Promise<void>,
   ) {}
@@ -205,14 +230,32 @@ class FileSink implements StagingSink {
       await this.fail();
       throw new MutagenError('MUTAGEN_STAGING', `unable to stage file: file exceeds maximum staging file size (${this.maxSize} bytes)`);
     }
+    const offset = this.size;
     this.size += chunk.byteLength;
     this.hasher.update(chunk);
     try {
-      if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) this.flush();
-      if (chunk.byteLength >= WRITE_BUFFER_SIZE) writeAll(this.fd, chunk);
-      else {
-        this.buffer.set(chunk, this.buffered);
-        this.buffered += chunk.byteLength;
+      if (this.large === undefined && this.size <= LARGE_BUFFER_SIZE) {
+        // Small files: synchronous writes through the shared 64 KiB buffer.
+        if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) this.flush();
+        if (chunk.byteLength >= WRITE_BUFFER_SIZE) writeAll(this.fd, chunk, offset);
+        else {
+          if (this.buffered === 0) this.bufferStart = offset;
+          this.buffer.set(chunk, this.buffered);
+          this.buffered += chunk.byteLength;
+        }
+        return;
+      }
+      if (this.large === undefined) {
+        this.flush();
+        this.large = this.takeLarge();
+        this.bufferStart = offset;
+      }
+      for (let copied = 0; copied < chunk.byteLength;) {
+        const count = Math.min(LARGE_BUFFER_SIZE - this.filled, chunk.byteLength - copied);
+        this.large[0].set(chunk.subarray(copied, copied + count), this.filled);
+        this.filled += count;
+        copied += count;
+        if (this.filled === LARGE_BUFFER_SIZE) await this.issue();
       }
     } catch (error) {
       await this.fail();
@@ -224,6 +267,8 @@ class FileSink implements StagingSink {
     this.assertOpen();
     let digest: Uint8Array;
     try {
+      if (this.filled > 0) await this.issue();
+      await this.settle();
       this.flush();
       const stat = fstatSync(this.fd, { bigint: true });
       closeSync(this.fd);
@@ -249,16 +294,42 @@ class FileSink implements StagingSink {
     if (this.state === 'done') throw new MutagenError('MUTAGEN_STAGING', 'unable to stage file: sink already committed');
   }
 
+  /** Writes the small-file buffer at its offset (synchronous). */
   private flush(): void {
     if (this.buffered === 0) return;
     const length = this.buffered;
     this.buffered = 0;
-    writeAll(this.fd, this.buffer.subarray(0, length));
+    writeAll(this.fd, this.buffer.subarray(0, length), this.bufferStart);
+  }
+
+  /** Once the other buffer is written, starts writing the filled one and fills the other. */
+  private async issue(): Promise<void> {
+    const large = this.large;
+    if (large === undefined) return;
+    await this.settle();
+    const [filled, other] = large;
+    const write = writeAllAsync(this.fd, filled.subarray(0, this.filled), this.bufferStart);
+    // A failure surfaces at the next issue() or commit(); never as an unhandled rejection.
+    write.catch(() => undefined);
+    this.inFlight = write;
+    this.bufferStart += this.filled;
+    this.filled = 0;
+    this.large = [other, filled];
+  }
+
+  /** Waits for the write in flight; rejects with its error. */
+  private async settle(): Promise<void> {
+    const inFlight = this.inFlight;
+    this.inFlight = undefined;
+    if (inFlight !== undefined) await inFlight;
   }
 
   private async fail(): Promise<void> {
-    if (this.state === 'open') this.release();
+    const wasOpen = this.state === 'open';
     this.state = 'failed';
+    // The descriptor is closed (and the buffers reused) only once no thread-pool write uses them.
+    await this.settle().catch(() => undefined);
+    if (wasOpen) this.release();
     if (!this.closed) {
       this.closed = true;
       try {
@@ -271,7 +342,22 @@ class FileSink implements StagingSink {
   }
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
+function writeAll(fd: number, data: Uint8Array, position: number): void {
   let offset = 0;
-  while (offset < data.byteLength) offset += writeSync(fd, data, offset, data.byteLength - offset);
+  while (offset < data.byteLength) offset += writeSync(fd, data, offset, data.byteLength - offset, position + offset);
+}
+
+/** Writes `data` at `position` in the thread pool, again after a short write. */
+async function writeAllAsync(fd: number, data: Uint8Array, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < data.byteLength) {
+    const written = await new Promise<number>((resolve, reject) => {
+      write(fd, data, offset, data.byteLength - offset, position + offset, (error, bytesWritten) => {
+        if (error === null) resolve(bytesWritten);
+        else reject(error);
+      });
+    });
+    if (written === 0) throw new Error('short write of a staged file');
+    offset += written;
+  }
 }

@@ -101,7 +101,8 @@ async function placeStagedFile(context: TransitionContext, target: WalkTarget, r
   }
   let how: 'moved' | 'copied';
   try {
-    how = await relocateStagedFile(staged.file, target, { replace, prepare });
+    const replacedSize = replace ? context.cache.get(relative)?.size : undefined;
+    how = await relocateStagedFile(staged.file, target, { replace, prepare, ...(replacedSize === undefined ? {} : { replacedSize }) });
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && !existsSync(staged.file)) {
       context.staging.release(relative, entry.digest);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { close, constants, openSync } from 'node:fs';
 import { copyFile, link, lstat, rename, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -14,7 +14,18 @@ export interface RelocateOptions {
   readonly replace: boolean;
   /** Sets ownership and mode on a cross-device copy before it is moved into place. */
   readonly prepare: (file: string) => Promise<void>;
+  /** Size of the file a swap replaces, when known (a large one is released off the loop). */
+  readonly replacedSize?: number;
 }
+
+/**
+ * Replacing a file this large frees its blocks when the rename drops its last link, inside
+ * rename(2) on the event loop (256 MiB on ext4 with online discard: 100-450 ms, CPU-idle).
+ * The swap keeps it open across the rename instead, and the close that frees it runs in the
+ * thread pool: the new content is in place first, and the loop is not blocked.
+ */
+const DEFERRED_RELEASE_SIZE = 16 * 1024 * 1024;
+const RELEASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0);
 
 /**
  * Moves a prepared staged file into place (sync-semantics §5.4–5.5). A swap renames over the
@@ -28,7 +39,7 @@ export interface RelocateOptions {
  */
 export async function relocateStagedFile(staged: string, target: WalkTarget, options: RelocateOptions): Promise<'moved' | 'copied'> {
   try {
-    await move(staged, target.absolute, options.replace);
+    await move(staged, target.absolute, options.replace, options.replacedSize);
     return 'moved';
   } catch (error) {
     if (errnoCode(error) !== 'EXDEV') throw relocationError(error);
@@ -37,7 +48,7 @@ export async function relocateStagedFile(staged: string, target: WalkTarget, opt
   try {
     await copyFile(staged, temporary, constants.COPYFILE_EXCL);
     await options.prepare(temporary);
-    await move(temporary, target.absolute, options.replace);
+    await move(temporary, target.absolute, options.replace, options.replacedSize);
   } catch (error) {
     await rm(temporary, { force: true });
     throw relocationError(error);
@@ -46,9 +57,14 @@ export async function relocateStagedFile(staged: string, target: WalkTarget, opt
   return 'copied';
 }
 
-async function move(source: string, destination: string, replace: boolean): Promise<void> {
+async function move(source: string, destination: string, replace: boolean, replacedSize: number | undefined): Promise<void> {
   if (replace) {
-    await rename(source, destination);
+    const replaced = replacedSize !== undefined && replacedSize >= DEFERRED_RELEASE_SIZE && process.platform !== 'win32' ? holdOpen(destination) : undefined;
+    try {
+      await rename(source, destination);
+    } finally {
+      if (replaced !== undefined) close(replaced, () => undefined);
+    }
     return;
   }
   try {
@@ -61,6 +77,15 @@ async function move(source: string, destination: string, replace: boolean): Prom
   }
   // The target is complete and in place; a leftover staged name is harmless (wiped later).
   await unlink(source).catch(() => undefined);
+}
+
+/** A descriptor that keeps the file at `file` alive across its replacement; undefined if it cannot be opened. */
+function holdOpen(file: string): number | undefined {
+  try {
+    return openSync(file, RELEASE_FLAGS);
+  } catch {
+    return undefined;
+  }
 }
 
 async function checkThenRename(source: string, destination: string): Promise<void> {

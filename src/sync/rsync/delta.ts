@@ -7,6 +7,12 @@ import { validateSignature } from './validate.js';
 const LOOKAHEAD_SIZE = 256 * 1024;
 /** Refill (after compacting) once less than this much room is left at the end of the buffer. */
 const REFILL_THRESHOLD = 64 * 1024;
+/**
+ * A run of consecutive blocks is sent as soon as it covers this many bytes (then a new run
+ * starts): a long unchanged stretch reaches the receiver in parts it can copy while the rest is
+ * searched, instead of as one operation at the end of the stretch.
+ */
+export const MAX_RUN_BYTES = 8 * 1024 * 1024;
 /** Multiplicative hashing constant for the weak-hash prefilter. */
 const FILTER_MULTIPLIER = 0x9e37_79b1;
 /** Prefilter size: about 512 bits per block (0.2% false positives), 8 KiB to 1 MiB. */
@@ -18,7 +24,9 @@ const MAXIMUM_FILTER_BITS = 23;
  * Streams the operations that turn the base (known only by `signature`) into the bytes of
  * `target` (sync-semantics §6.3). Memory stays bounded (about 64 KiB + block size + 256 KiB of
  * target, plus the block index) whatever the target length. Every yielded data operation owns
- * a fresh buffer. The signature may come from an untrusted peer: it is validated first
+ * a fresh buffer. Consecutive blocks are coalesced into runs of at most MAX_RUN_BYTES ([ts]
+ * deviation from §6.3, which coalesces whole runs). The signature may come from an untrusted
+ * peer: it is validated first
  * (MutagenError 'MUTAGEN_PROTOCOL'). Checks `signal` between input chunks; closing the
  * generator early closes the target iterator.
  */
@@ -57,6 +65,8 @@ async function* chunkAll(reader: ChunkReader, signal: AbortSignal | undefined): 
 
 /** Full-size blocks by weak hash, behind a bitset prefilter probed for every byte. */
 interface BlockIndex {
+  /** Blocks in the index: all but a short last block. */
+  readonly fullBlocks: number;
   readonly filter: Int32Array;
   readonly filterShift: number;
   /** Keyed by the weak hash as an int32 (`weak | 0`), a small integer to the engine. */
@@ -77,7 +87,7 @@ function buildIndex(hashes: readonly BlockHash[], fullBlocks: number): BlockInde
     if (list === undefined) byWeak.set(weak | 0, [index]);
     else list.push(index);
   }
-  return { filter, filterShift, byWeak };
+  return { fullBlocks, filter, filterShift, byWeak };
 }
 
 /**
@@ -102,6 +112,15 @@ class DeltaEngine {
   private r2 = 0;
   private runStart = 0;
   private runCount = 0;
+  /** The block after the last one emitted, while no data followed it; else -1. */
+  private expected = -1;
+  /** Longer runs are sent in parts, so the receiver starts copying while the search goes on. */
+  private readonly maxRunBlocks: number;
+  /** True once any operation was emitted (block 0 is predicted only at the very start). */
+  private emittedAny = false;
+  /** SHA-1 of the window ending at `windowStrongEnd` (buffer offset), computed by predict(). */
+  private windowStrong: Buffer | undefined;
+  private windowStrongEnd = -1;
   private output: Operation[] = [];
 
   constructor(signature: Signature) {
@@ -112,6 +131,7 @@ class DeltaEngine {
     this.shortLast = short ? signature.hashes[signature.hashes.length - 1] : undefined;
     this.index = buildIndex(signature.hashes, signature.hashes.length - (short ? 1 : 0));
     this.buffer = Buffer.allocUnsafe(MAX_DATA_OPERATION_SIZE + this.blockSize + LOOKAHEAD_SIZE);
+    this.maxRunBlocks = Math.max(1, Math.floor(MAX_RUN_BYTES / this.blockSize));
   }
 
   /** Compacts if needed and reads as much target as fits; true once the target has ended. */
@@ -122,6 +142,7 @@ class DeltaEngine {
       this.dataStart = 0;
       this.windowEnd -= shift;
       this.filled -= shift;
+      this.windowStrongEnd = -1;
     }
     const room = this.buffer.length - this.filled;
     const read = await reader.readInto(this.buffer, this.filled, room);
@@ -136,6 +157,7 @@ class DeltaEngine {
       if (!this.haveWindow) {
         if (this.filled - this.dataStart < blockSize) return;
         this.windowEnd = this.dataStart + blockSize;
+        if (this.predict()) continue;
         const weak = weakHashRange(this.buffer, this.dataStart, this.windowEnd, blockSize);
         this.r1 = weak & 0xffff;
         this.r2 = weak >>> 16;
@@ -184,13 +206,36 @@ class DeltaEngine {
     return false;
   }
 
+  /**
+   * A fresh window right after a match (or at the start) is most likely the next block of the
+   * base (unchanged regions): compare its SHA-1 with that block's first and skip the weak hash
+   * and the index. Chooses exactly what probe() would (it prefers the block that extends the
+   * run, and equal SHA-1 means equal bytes, hence an equal weak hash); on a miss the SHA-1 is
+   * kept for probe() on the same window.
+   */
+  private predict(): boolean {
+    const next = this.expected >= 0 ? this.expected : this.emittedAny ? -1 : 0;
+    if (next < 0 || next >= this.index.fullBlocks) return false;
+    const windowStart = this.windowEnd - this.blockSize;
+    const strong = strongHash(this.buffer.subarray(windowStart, this.windowEnd));
+    if (!strong.equals(this.hashes[next]!.strong)) {
+      this.windowStrong = strong;
+      this.windowStrongEnd = this.windowEnd;
+      return false;
+    }
+    this.emitBlock(next);
+    this.dataStart = this.windowEnd;
+    return true;
+  }
+
   /** On a weak and strong match of the window: send the data before it, then the block. */
   private probe(weak: number): boolean {
     const candidates = this.index.byWeak.get(weak | 0);
     if (candidates === undefined) return false;
     const windowStart = this.windowEnd - this.blockSize;
-    const strong = strongHash(this.buffer.subarray(windowStart, this.windowEnd));
-    const next = this.runCount > 0 ? this.runStart + this.runCount : -1;
+    const known = this.windowStrongEnd === this.windowEnd ? this.windowStrong : undefined;
+    const strong = known ?? strongHash(this.buffer.subarray(windowStart, this.windowEnd));
+    const next = this.expected;
     let match = -1;
     for (const candidate of candidates) {
       if (!strong.equals(this.hashes[candidate]!.strong)) continue;
@@ -235,6 +280,8 @@ class DeltaEngine {
 
   private emitData(start: number, end: number): void {
     if (end <= start) return;
+    this.emittedAny = true;
+    this.expected = -1;
     this.flushRun();
     for (let offset = start; offset < end; offset += MAX_DATA_OPERATION_SIZE) {
       const stop = Math.min(end, offset + MAX_DATA_OPERATION_SIZE);
@@ -245,7 +292,9 @@ class DeltaEngine {
   }
 
   private emitBlock(index: number): void {
-    if (this.runCount > 0 && this.runStart + this.runCount === index) {
+    this.emittedAny = true;
+    this.expected = index + 1;
+    if (this.runCount > 0 && this.runStart + this.runCount === index && this.runCount < this.maxRunBlocks) {
       this.runCount++;
       return;
     }

@@ -3,7 +3,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deltaOperations } from '../../../src/sync/rsync/delta.js';
+import { deltaOperations, MAX_RUN_BYTES } from '../../../src/sync/rsync/delta.js';
 import { Patcher } from '../../../src/sync/rsync/patch.js';
 import { blockSizeFor, signatureOfFile } from '../../../src/sync/rsync/signature.js';
 import { seededBytes } from './bytes.js';
@@ -60,7 +60,9 @@ describe('streamed 64 MiB delta', () => {
     }
     expect(dataBytes).toBeLessThan(70 * 1024);
     expect(dataBytes).toBe(blockSize);
-    expect(shape).toEqual(['blocks', 'data', 'blocks']);
+    // Runs are sent in parts of MAX_RUN_BYTES: 32 MiB of blocks before the change, 32 MiB less one block after it.
+    const runs = MAX_RUN_BYTES / blockSize;
+    expect(shape).toEqual([...Array<string>(32 * 1024 * 1024 / blockSize / runs).fill('blocks'), 'data', ...Array<string>(Math.ceil((32 * 1024 * 1024 / blockSize - 1) / runs)).fill('blocks')]);
 
     const expected = createHash('sha256');
     for (const chunk of generate(true)) expected.update(chunk);
