@@ -1,94 +1,9 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaOperations, MAX_RUN_BYTES } from '../../../src/sync/rsync/delta.js';
 import { patchBytes } from '../../../src/sync/rsync/patch.js';
-import { rollWeakHash, signatureOfBytes, weakHash } from '../../../src/sync/rsync/signature.js';
-import type { Signature } from '../../../src/sync/rsync/types.js';
+import { signatureOfBytes } from '../../../src/sync/rsync/signature.js';
 import { chunksOf, collect, concat, seededBytes, shape } from './bytes.js';
-
-const MAX = 65_536;
-
-/**
- * reference.ts's restatement of §6.3 with the engine's one refinement: among blocks that match
- * a window, the one that extends the current run wins (else the lowest). The oracle for the
- * engine with duplicate blocks, where the plain reference takes the lowest every time.
- */
-function preferringShapes(target: Uint8Array, signature: Signature): string[] {
-  const out: string[] = [];
-  let runStart = 0;
-  let runCount = 0;
-  const flushRun = (): void => {
-    if (runCount > 0) out.push(`blocks:${runStart}+${runCount}`);
-    runCount = 0;
-  };
-  const sendData = (length: number): void => {
-    if (length > 0) flushRun();
-    for (let left = length; left > 0; left -= MAX) out.push(`data:${Math.min(left, MAX)}`);
-  };
-  const sendBlock = (index: number): void => {
-    if (runCount > 0 && runStart + runCount === index) runCount++;
-    else {
-      flushRun();
-      runStart = index;
-      runCount = 1;
-    }
-  };
-  const { blockSize: B, hashes } = signature;
-  if (hashes.length === 0) {
-    sendData(target.length);
-    return out;
-  }
-  const short = signature.lastBlockSize !== B;
-  const full = short ? hashes.length - 1 : hashes.length;
-  const sha1 = (bytes: Uint8Array): string => createHash('sha1').update(bytes).digest('hex');
-  const matches = (i: number, weak: number, strong: string): boolean => hashes[i]!.weak === weak && Buffer.from(hashes[i]!.strong).toString('hex') === strong;
-  let start = 0;
-  let occupancy = 0;
-  let position = 0;
-  let weak = 0;
-  for (;;) {
-    if (occupancy === 0) {
-      if (target.length - position < B) {
-        occupancy = target.length - position;
-        break;
-      }
-      occupancy = B;
-      position += B;
-      weak = weakHash(target.subarray(start, start + B), B);
-    } else {
-      if (position === target.length) break;
-      weak = rollWeakHash(weak, target[position - B]!, target[position]!, B);
-      position++;
-      occupancy++;
-    }
-    const strong = sha1(target.subarray(position - B, position));
-    const next = runCount > 0 ? runStart + runCount : -1;
-    let match = next >= 0 && next < full && matches(next, weak, strong) ? next : -1;
-    for (let i = 0; i < full && match < 0; i++) if (matches(i, weak, strong)) match = i;
-    if (match >= 0) {
-      sendData(occupancy - B);
-      sendBlock(match);
-      start += occupancy;
-      occupancy = 0;
-    } else if (occupancy === MAX + B) {
-      sendData(occupancy - B);
-      start += occupancy - B;
-      occupancy = B;
-    }
-  }
-  const last = signature.lastBlockSize;
-  if (short && occupancy >= last) {
-    const tail = target.subarray(start + occupancy - last, start + occupancy);
-    if (matches(hashes.length - 1, weakHash(tail, B), sha1(tail))) {
-      sendData(occupancy - last);
-      sendBlock(hashes.length - 1);
-      occupancy = 0;
-    }
-  }
-  sendData(occupancy);
-  flushRun();
-  return out;
-}
+import { referenceShapes } from './reference.js';
 
 /**
  * The delta engine checks a fresh window against the block after the current run (or block 0
@@ -100,7 +15,7 @@ async function sameAsReference(base: Uint8Array, target: Uint8Array, chunkSize =
   const operations = await collect(target, signature, chunkSize);
   expect(Buffer.from(patchBytes(base, signature, operations)).equals(Buffer.from(target))).toBe(true);
   const shapes = shape(operations);
-  expect(shapes).toEqual(preferringShapes(target, signature));
+  expect(shapes).toEqual(referenceShapes(target, signature, { preferNext: true }));
   return shapes;
 }
 
@@ -183,6 +98,6 @@ describe('deltaOperations next-block shortcut', () => {
         joined[joined.length - 1] = `blocks:${previousStart}+${Number(previousCount) + Number(count)}`;
       } else joined.push(item);
     }
-    expect(joined).toEqual(preferringShapes(target, signature));
+    expect(joined).toEqual(referenceShapes(target, signature, { preferNext: true }));
   });
 });

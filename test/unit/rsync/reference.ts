@@ -7,8 +7,10 @@ const MAX = 65_536;
 /**
  * A plain restatement of sync-semantics §6.3 (one Go-style buffer of 64 KiB + B, one byte at a
  * time, first matching candidate), returning the operation shapes. Slow; the oracle for delta.ts.
+ * `preferNext`: the engine's one refinement, among blocks that match a window the one that
+ * extends the current run wins (else the lowest) — the oracle with duplicate blocks.
  */
-export function referenceShapes(target: Uint8Array, signature: Signature): string[] {
+export function referenceShapes(target: Uint8Array, signature: Signature, options: { readonly preferNext?: boolean } = {}): string[] {
   const out: string[] = [];
   let runStart = 0;
   let runCount = 0;
@@ -35,7 +37,6 @@ export function referenceShapes(target: Uint8Array, signature: Signature): strin
   }
   const short = signature.lastBlockSize !== B;
   const full = short ? hashes.length - 1 : hashes.length;
-  const sha1 = (bytes: Uint8Array): string => createHash('sha1').update(bytes).digest('hex');
   let start = 0; // buffer = target[start, start + occupancy)
   let occupancy = 0;
   let position = 0;
@@ -56,10 +57,8 @@ export function referenceShapes(target: Uint8Array, signature: Signature): strin
       occupancy++;
     }
     const window = target.subarray(position - B, position);
-    let match = -1;
-    for (let i = 0; i < full && match < 0; i++) {
-      if (hashes[i]!.weak === weak && sha1(window) === Buffer.from(hashes[i]!.strong).toString('hex')) match = i;
-    }
+    const next = options.preferNext === true && runCount > 0 ? runStart + runCount : -1;
+    const match = firstMatch(signature, full, next, weak, window);
     if (match >= 0) {
       sendData(occupancy - B);
       sendBlock(match);
@@ -74,7 +73,7 @@ export function referenceShapes(target: Uint8Array, signature: Signature): strin
   const last = signature.lastBlockSize;
   if (short && occupancy >= last) {
     const tail = target.subarray(start + occupancy - last, start + occupancy);
-    if (weakHash(tail, B) === hashes[hashes.length - 1]!.weak && sha1(tail) === Buffer.from(hashes[hashes.length - 1]!.strong).toString('hex')) {
+    if (blockMatches(signature, hashes.length - 1, weakHash(tail, B), tail)) {
       sendData(occupancy - last);
       sendBlock(hashes.length - 1);
       occupancy = 0;
@@ -83,4 +82,16 @@ export function referenceShapes(target: Uint8Array, signature: Signature): strin
   sendData(occupancy);
   flushRun();
   return out;
+}
+
+function blockMatches(signature: Signature, index: number, weak: number, window: Uint8Array): boolean {
+  const hash = signature.hashes[index]!;
+  return hash.weak === weak && createHash('sha1').update(window).digest('hex') === Buffer.from(hash.strong).toString('hex');
+}
+
+/** The block among the first `full` that `window` matches: `preferred` first (when ≥ 0), else the lowest; -1 if none. */
+function firstMatch(signature: Signature, full: number, preferred: number, weak: number, window: Uint8Array): number {
+  if (preferred >= 0 && preferred < full && blockMatches(signature, preferred, weak, window)) return preferred;
+  for (let i = 0; i < full; i++) if (blockMatches(signature, i, weak, window)) return i;
+  return -1;
 }
