@@ -32,6 +32,8 @@ export class ReadAhead {
   private wakeProducer: (() => void) | undefined;
   private lastTurn = performance.now();
   private readonly stop = new AbortController();
+  /** Approximate bytes of the messages handed to the consumer so far. */
+  consumed = 0;
 
   constructor(private readonly reader: MessageReader, signal: AbortSignal, private readonly limit = READ_AHEAD_BYTES) {
     const onAbort = (): void => this.stop.abort(signal.reason);
@@ -73,6 +75,7 @@ export class ReadAhead {
       this.head = 0;
     }
     this.bytes -= item.size;
+    this.consumed += item.size;
     if (this.bytes < this.limit) {
       const wake = this.wakeProducer;
       this.wakeProducer = undefined;

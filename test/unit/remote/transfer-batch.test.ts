@@ -98,11 +98,15 @@ describe('read-ahead', () => {
     await eventually(() => expect(pipe.readableLength + pipe.writableLength).toBeGreaterThan(64 * 1024));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(written).toBeLessThan(32);
+    expect(ahead.consumed).toBe(0);
     for (let i = 0; i < 32; i++) {
       const value = await ahead.next();
       expect(Array.isArray(value) && value[1] instanceof Uint8Array && value[1][0]).toBe(i);
     }
     expect(await ahead.next()).toBeUndefined();
+    // What the consumer took, counted by payload (plus a small overhead per message).
+    expect(ahead.consumed).toBeGreaterThanOrEqual(32 * 64 * 1024);
+    expect(ahead.consumed).toBeLessThan(32 * 65 * 1024);
     await writing;
   });
 
