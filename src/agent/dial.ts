@@ -48,6 +48,16 @@ export interface AgentDialerOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
+/**
+ * V8 options for the agent's node: semi-spaces of at most 4 MiB instead of 16. What the agent
+ * allocates while receiving dies young (message and buffer wrappers), so a smaller young
+ * generation costs no measurable CPU. It saves ~40 MiB of peak RSS: a 20k-file initial sync over
+ * loopback SSH (destination and staging on tmpfs, so the disk does not blur the CPU figures)
+ * peaked at 180-185 MiB with the default and at 135 MiB with this; agent CPU was 5.6-7.0 s
+ * before and 5.1-6.0 s after. Every node since 12 accepts the option.
+ */
+const AGENT_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+
 class Connection implements AgentConnection {
   private closing: Promise<void> | undefined;
   constructor(readonly mux: Multiplexer, readonly process: RemoteProcess, readonly peer: Hello, readonly compression: Compression) {}
@@ -170,7 +180,7 @@ export class AgentDialer {
 
   private async attempt(transport: Transport, probe: ProbeResult, bundle: AgentBundle, options: DialOptions, signal: AbortSignal): Promise<Attempt> {
     const node = probe.node?.path ?? 'node';
-    const argv = [node, remoteAgentPath(probe, bundle.version), options.mode, `--log-level=${this.options.agentLogLevel ?? 'warn'}`];
+    const argv = [node, ...AGENT_NODE_OPTIONS, remoteAgentPath(probe, bundle.version), options.mode, `--log-level=${this.options.agentLogLevel ?? 'warn'}`];
     options.onStatus?.('Connecting to agent...');
     const remote = await transport.start(argv, signal);
     const timeout = AbortSignal.timeout(this.options.handshakeTimeoutMs ?? 30_000);
