@@ -1,4 +1,4 @@
-import { constants, fstatSync, read, readSync, type BigIntStats } from 'node:fs';
+import { constants, fstatSync, readSync, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { errorMessage } from '../../base/errors.js';
 import { createYielder } from '../../base/yielder.js';
@@ -6,6 +6,7 @@ import type { DeltaReceiver, StageRequest } from '../endpoint.js';
 import { deltaOperations } from '../rsync/delta.js';
 import { signatureOfFile } from '../rsync/signature.js';
 import { EMPTY_SIGNATURE, MAX_DATA_OPERATION_SIZE, type Operation, type Signature } from '../rsync/types.js';
+import { readAhead } from './positional-reads.js';
 import type { CacheEntry } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
 
@@ -137,7 +138,7 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
       // Whole large file: the next read runs while the receiver hashes and writes this chunk.
       // Receivers are done with a data operation when write() resolves (they copy or encode
       // it), except that a remote one may batch a small one: those get their own copy.
-      for await (const chunk of readAhead(fd, READ_AHEAD_SIZE, signal)) {
+      for await (const chunk of readAhead(fd, READ_AHEAD_SIZE, { signal })) {
         for (let offset = 0; offset < chunk.length; offset += MAX_DATA_OPERATION_SIZE) {
           const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_DATA_OPERATION_SIZE));
           await send({ kind: 'data', data: piece.length === MAX_DATA_OPERATION_SIZE ? piece : Buffer.from(piece) });
@@ -165,7 +166,7 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
 
 /** Input of the delta engine: read ahead in the thread pool for large files, else synchronous reads. */
 function readChunks(fd: number, size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  return size >= READ_AHEAD_MINIMUM ? readAhead(fd, READ_AHEAD_SIZE, signal) : readSynchronously(fd, signal);
+  return size >= READ_AHEAD_MINIMUM ? readAhead(fd, READ_AHEAD_SIZE, { signal }) : readSynchronously(fd, signal);
 }
 
 async function* readSynchronously(fd: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
@@ -178,49 +179,4 @@ async function* readSynchronously(fd: number, signal: AbortSignal): AsyncGenerat
     if (bytesRead === 0) return;
     yield buffer.subarray(0, bytesRead);
   }
-}
-
-/**
- * Reads `fd` from its start to end of file in chunks of up to `chunkSize` bytes, with the next
- * read already running in the thread pool while the consumer works on the current chunk. Two
- * buffers take turns: a yielded chunk is valid until the consumer asks for the next one (no
- * allocation per chunk). Positional reads: the descriptor's position is not moved. A read still
- * in flight when the consumer stops early is awaited, so the caller may close `fd` once the loop
- * is left.
- */
-export async function* readAhead(fd: number, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)] as const;
-  let turn = 0;
-  let position = 0;
-  let pending: Promise<number> | undefined = readAt(fd, buffers[0], position);
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const bytesRead: number = await pending;
-      pending = undefined;
-      if (bytesRead === 0) return;
-      const chunk = buffers[turn]!;
-      position += bytesRead;
-      turn = 1 - turn;
-      pending = readAt(fd, buffers[turn]!, position);
-      yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
-    }
-  } finally {
-    if (pending !== undefined) await pending.catch(() => undefined);
-  }
-}
-
-/**
- * One positional read filling `buffer` as far as the file allows; resolves to the byte count.
- * Marked handled at once: a failure surfaces where the promise is awaited, however late.
- */
-function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
-  const result = new Promise<number>((resolve, reject) => {
-    read(fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
-      if (error !== null) reject(error);
-      else resolve(bytesRead);
-    });
-  });
-  result.catch(() => undefined);
-  return result;
 }
