@@ -39,9 +39,8 @@ const CLOSE_GRACE_MS = 2_000;
  * read never blocks the others. Incoming data is buffered only up to the credit granted per
  * stream (a window that bulk streams may let grow, see receive-window.ts; a sender out of credit
  * says so with a 'blocked' frame); outgoing frames are batched per tick and wait for the
- * carrier's 'drain'. Any peer
- * misbehaviour (oversized frames, unknown types or ids, data beyond credit, ...) closes
- * everything with a MUTAGEN_PROTOCOL error.
+ * carrier's 'drain'. Any peer misbehaviour (oversized frames, unknown types or ids, data beyond
+ * credit, ...) closes everything with a MUTAGEN_PROTOCOL error.
  */
 export class Multiplexer implements StreamHost {
   /** Settles once: undefined after a clean end (EOF or close()), else the error. Never rejects. */

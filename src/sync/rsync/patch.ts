@@ -11,8 +11,8 @@ const PATCH_READ_SIZE = 1024 * 1024;
  * `base` at `start × blockSize` (the signature's last block copies `lastBlockSize` bytes) in
  * reads of at most 1 MiB, the next one running while the sink takes the current one. A chunk
  * passed to `sink` is valid only until the sink's promise resolves (two buffers take turns;
- * data operations are passed through as they are); awaiting the sink is the back-pressure. The caller owns `base` (undefined when the signature
- * is empty). Operations may come from an untrusted peer: any invalid one, a read past the end
+ * data operations are passed through as they are); awaiting the sink is the back-pressure. The
+ * caller owns `base` (undefined when the signature is empty). Operations may come from an untrusted peer: any invalid one, a read past the end
  * of the base, or an invalid signature rejects with MutagenError('MUTAGEN_STAGING'). Calls must
  * be sequential.
  */
