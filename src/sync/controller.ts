@@ -59,6 +59,11 @@ export class SessionController {
   private readonly endpoints: Endpoints = { alpha: undefined, beta: undefined };
   private loop: { controller: AbortController; done: Promise<void> } | undefined;
   private pendingFlushes: FlushWaiter[] = [];
+  /** Flushes the running cycle answers (attached mid-cycle by attachIfQuiet). */
+  private attachedFlushes: FlushWaiter[] = [];
+  /** Serial number of the running cycle, 0 between cycles. */
+  private runningCycle = 0;
+  private cycleSerial = 0;
   private wakeFlush: (() => void) | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   /** Reconcile and problem-listing memos: per-cycle work follows what changed (see QuietSubtrees). */
@@ -121,15 +126,37 @@ export class SessionController {
     if (!isConnectedStatus(this.status) || isHaltedStatus(this.status)) {
       throw new MutagenError('MUTAGEN_SESSION_UNAVAILABLE', 'session is not currently able to synchronize');
     }
-    const done = new Promise<void>((resolve, reject) => this.pendingFlushes.push({ resolve, reject }));
+    let waiter: FlushWaiter | undefined;
+    const done = new Promise<void>((resolve, reject) => { waiter = { resolve, reject }; });
     done.catch(() => undefined);
+    if (waiter === undefined) throw new MutagenError('MUTAGEN_INTERNAL', 'flush waiter not created');
+    this.pendingFlushes.push(waiter);
     this.wakeFlush?.();
+    if (this.runningCycle !== 0) void this.attachIfQuiet(waiter, this.runningCycle);
     if (skipWait) return;
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason as Error);
       signal.addEventListener('abort', onAbort, { once: true });
       done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
+  }
+
+  /**
+   * A flush asks for every change made before it to be synchronized. It arrived while cycle
+   * `serial` runs: if both sides vouch that nothing changed since their scans of that cycle
+   * began, that cycle already covers it, and the flush is answered when it ends instead of
+   * after one more. Otherwise (or once the cycle is over) it stays pending for the next cycle.
+   */
+  private async attachIfQuiet(waiter: FlushWaiter, serial: number): Promise<void> {
+    const { alpha, beta } = this.endpoints;
+    const signal = this.loop?.controller.signal;
+    if (alpha === undefined || beta === undefined || signal === undefined) return;
+    const quiet = await Promise.all([alpha.quietSinceScan(signal), beta.quietSinceScan(signal)]).catch(() => [false, false]);
+    if (!quiet.every(Boolean) || this.runningCycle !== serial) return;
+    const index = this.pendingFlushes.indexOf(waiter);
+    if (index < 0) return;
+    this.pendingFlushes.splice(index, 1);
+    this.attachedFlushes.push(waiter);
   }
 
   state(): SyncSessionState {
@@ -219,13 +246,16 @@ export class SessionController {
     let forcedByMissingFiles = false;
     for (;;) {
       const flushes = skipWait ? this.takeFlushes() : await this.waitForChange(alpha, beta, signal);
+      this.runningCycle = ++this.cycleSerial;
       const outcome = await this.cycle(alpha, beta, ancestor, signal).catch((error: unknown) => {
-        for (const waiter of flushes) this.pendingFlushes.push(waiter);
+        this.runningCycle = 0;
+        for (const waiter of [...flushes, ...this.attachedFlushes.splice(0)]) this.pendingFlushes.push(waiter);
         throw error;
       });
+      this.runningCycle = 0;
       ancestor = outcome.ancestor;
       this.successfulCycles += 1;
-      for (const waiter of flushes) waiter.resolve();
+      for (const waiter of [...flushes, ...this.attachedFlushes.splice(0)]) waiter.resolve();
       // Missing staged files: run the next cycle at once, but only once in a row (§5.7).
       forcedByMissingFiles = outcome.missingStagedFiles && !forcedByMissingFiles;
       skipWait = forcedByMissingFiles;
@@ -371,7 +401,7 @@ export class SessionController {
   }
 
   private rejectFlushes(error: Error): void {
-    for (const waiter of this.pendingFlushes.splice(0)) waiter.reject(error);
+    for (const waiter of [...this.pendingFlushes.splice(0), ...this.attachedFlushes.splice(0)]) waiter.reject(error);
   }
 
   private async shutdownEndpoints(discard = false): Promise<void> {

@@ -18,6 +18,12 @@ export interface Endpoint {
   supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void>;
   /** Apply changes; per-path failures are problems in the result, not rejections. */
   transition(changes: readonly Change[], signal: AbortSignal): Promise<TransitionResult>;
+  /**
+   * True when this side vouches that nothing in its root changed since its latest scan began
+   * (the watcher covered the root and recorded nothing); false whenever in doubt. May be called
+   * while another call runs: a flush that arrives mid-cycle is then answered by that cycle.
+   */
+  quietSinceScan(signal: AbortSignal): Promise<boolean>;
   /** Live staging progress while receiving, for the session state. */
   stagingProgress(): StagingProgress | undefined;
   shutdown(): Promise<void>;

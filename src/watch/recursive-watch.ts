@@ -52,6 +52,7 @@ export function watchTreeRecursively(root: string, callbacks: TreeWatchCallbacks
     // Events are only recorded here (no lstat, no walk): nothing to defer.
     hold: () => undefined,
     release: () => undefined,
+    settled: () => true,
     close: () => {
       if (!closed) {
         closed = true;

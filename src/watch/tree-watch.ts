@@ -23,6 +23,11 @@ export interface TreeWatch {
    */
   hold(): void;
   release(): void;
+  /**
+   * True when nothing is waiting to be examined, watched or walked (and not held): every
+   * directory known to exist is watched, so any change from now on reaches `onPath`.
+   */
+  settled(): boolean;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,10 @@ class DirectoryTreeWatch implements TreeWatch {
     if (!this.held) return;
     this.held = false;
     this.scheduleCheck();
+  }
+
+  settled(): boolean {
+    return !this.held && !this.pumping && this.queue.length === 0 && this.candidates.size === 0;
   }
 
   close(): Promise<void> {

@@ -39,6 +39,9 @@ export interface WatchOptions {
   readonly onSignal: () => void;
 }
 
+/** Re-establishments settle() waits through at most (a root replaced again and again). */
+const SETTLE_ROUNDS = 3;
+
 /** What changed since the last drain: root-relative paths, or overflow = rescan everything. */
 export interface WatchBatch {
   readonly paths: ReadonlySet<string>;
@@ -69,6 +72,10 @@ interface Active {
 export class TreeWatcher {
   /** Resolves when the first establishment attempt has settled (watching or backing off). */
   readonly ready: Promise<void>;
+  /** The latest establishment attempt (the first, or a re-establishment). */
+  private establishing: Promise<void>;
+  /** The latest check of the root's kind (it may lead to a re-establishment). */
+  private rootCheck: Promise<void> = Promise.resolve();
   private readonly root: string;
   private readonly budget: RestartBudget;
   private readonly maxPending: number;
@@ -94,6 +101,7 @@ export class TreeWatcher {
     this.budget = new RestartBudget(options.restartBudget);
     this.maxPending = options.maxPendingPaths ?? MAX_PENDING_PATHS;
     this.ready = this.establish();
+    this.establishing = this.ready;
   }
 
   get state(): WatchState {
@@ -116,6 +124,30 @@ export class TreeWatcher {
     this.pending = new Set();
     this.overflow = false;
     return batch;
+  }
+
+  /**
+   * Resolves once no check of the root and no (re-)establishment is under way, e.g. after our
+   * transition created the root: a scan that drains only then is not followed by an overflow.
+   */
+  async settle(): Promise<void> {
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      await this.rootCheck;
+      if (this.current !== 'starting') return;
+      await this.establishing;
+    }
+  }
+
+  /**
+   * True when this watcher vouches that nothing changed since the last drain(): the tree was
+   * covered the whole time (a lapse sets overflow until drained), nothing was recorded since,
+   * and nothing is waiting to be examined or watched. False whenever in doubt.
+   */
+  quiet(): boolean {
+    const covered = this.current === 'watching' || this.current === 'watching-parent';
+    const active = this.active;
+    return covered && this.holds === 0 && !this.overflow && this.pending.size === 0 && !this.drainedUncovered
+      && active !== undefined && !active.checking && this.heldRootEvent === undefined && (active.tree?.settled() ?? true);
   }
 
   /**
@@ -182,7 +214,7 @@ export class TreeWatcher {
       this.established(active);
       // The root may have changed between inspecting it and watching it (made by `mkdir -p`).
       active.checking = true;
-      void this.checkRoot(active);
+      this.rootCheck = this.checkRoot(active);
     } catch (error) {
       if (!this.stale(generation)) this.failed(error, 'establish');
     }
@@ -268,7 +300,7 @@ export class TreeWatcher {
     if (this.closing !== undefined) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    void this.establish();
+    this.establishing = this.establish();
   }
 
   /** The root's name changed in its parent: record it, and re-establish if the root changed kind. */
@@ -284,7 +316,7 @@ export class TreeWatcher {
       return;
     }
     active.checking = true;
-    void this.checkRoot(active);
+    this.rootCheck = this.checkRoot(active);
   }
 
   private async checkRoot(active: Active): Promise<void> {

@@ -187,7 +187,12 @@ export class LocalEndpoint implements Endpoint {
   private async scanTree(request: { readonly full: boolean }, signal: AbortSignal): Promise<ScanResult> {
     // Let the loop poll once more so that watch events queued before this request (a flush right
     // after a write, possibly read in the same turn) are recorded before the batch is taken.
-    if (!request.full && this.watcher !== undefined) await readQueuedEvents(signal);
+    if (!request.full && this.watcher !== undefined) {
+      // A watch being (re-)established, e.g. for a root our transition created, reports overflow
+      // once it is in place: a scan before that would be a full scan followed by another one.
+      await raceAbort(this.watcher.settle(), signal);
+      await readQueuedEvents(signal);
+    }
     const batch = this.watcher?.drain();
     const recheckPaths = this.recheckPaths(request.full, batch);
     const accelerate = recheckPaths !== 'all';
@@ -228,9 +233,19 @@ export class LocalEndpoint implements Endpoint {
 
   /** The watcher's dirty paths when an accelerated scan may trust them, else 'all' (full scan). */
   private recheckPaths(full: boolean, batch: WatchBatch | undefined): ReadonlySet<string> | 'all' {
-    const trusted = !full && this.config.scanMode === 'accelerated' && this.config.watchMode === 'portable'
+    return !full && this.watcherTrusted() && batch !== undefined && !batch.overflow ? batch.paths : 'all';
+  }
+
+  private watcherTrusted(): boolean {
+    return this.config.scanMode === 'accelerated' && this.config.watchMode === 'portable'
       && this.watcher !== undefined && this.watcher.error === undefined;
-    return trusted && batch !== undefined && !batch.overflow ? batch.paths : 'all';
+  }
+
+  async quietSinceScan(signal: AbortSignal): Promise<boolean> {
+    if (!this.watcherTrusted()) return false;
+    // Events the kernel queued before this request must be recorded before they can be ruled out.
+    await readQueuedEvents(signal);
+    return this.watcher?.quiet() === true;
   }
 
   async stage(files: readonly StageRequest[], signal: AbortSignal): Promise<StagePlan> {

@@ -165,6 +165,16 @@ export class RemoteEndpoint implements Endpoint {
     return this.call('transition', encodeTransition(changes), signal, (v) => parseTransitionResult(v, changes, this.digestLength), 'transition result');
   }
 
+  /** Asks the agent's endpoint (a side request, answered while another call runs); false on any failure. */
+  async quietSinceScan(signal: AbortSignal): Promise<boolean> {
+    if (this.failure !== undefined || this.closing !== undefined) return false;
+    try {
+      return await this.call('quiet', null, signal, parseQuiet, 'quiet result');
+    } catch {
+      return false;
+    }
+  }
+
   stagingProgress(): StagingProgress | undefined {
     return this.progress;
   }
@@ -280,4 +290,9 @@ export class RemoteEndpoint implements Endpoint {
     })();
     return this.released;
   }
+}
+
+function parseQuiet(value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidMessage('expected true or false');
+  return value;
 }

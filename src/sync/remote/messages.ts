@@ -21,7 +21,8 @@ import { isCount } from './snapshot-delta.js';
  * MUTAGEN_PROTOCOL `invalid <what> from <peer>: <why>`).
  *
  * Methods (daemon → agent): connect, poll, scan, resend-snapshot, stage, supply, receive,
- * transition, shutdown. Event (agent → daemon): staging-progress.
+ * transition, shutdown, discard, and quiet (a side request answered while another call runs).
+ * Event (agent → daemon): staging-progress.
  */
 
 /** The endpoint's Channel is always the first stream the daemon opens. */

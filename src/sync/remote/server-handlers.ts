@@ -50,6 +50,10 @@ export class EndpointHandlers {
     return this.endpoint.shutdown();
   }
 
+  quiet(signal: AbortSignal): Promise<boolean> {
+    return this.endpoint.quietSinceScan(signal);
+  }
+
   async handle(method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
     switch (method) {
       case 'poll':

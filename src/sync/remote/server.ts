@@ -100,6 +100,8 @@ class SyncServer {
       await this.discard();
       return null;
     }
+    // A side request: answered at once, even while an endpoint call runs (Endpoint.quietSinceScan).
+    if (method === 'quiet') return this.handlers === undefined ? false : this.handlers.quiet(signal);
     // Endpoint calls are sequential. A call whose cancel arrived may still be unwinding: the next
     // one waits for it; a call overlapping a live one is a misbehaving client.
     const active = this.active;

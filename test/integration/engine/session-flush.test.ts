@@ -68,6 +68,36 @@ describe('flush with active watchers', () => {
     expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
   });
 
+  /** A session whose first cycle stages enough files to be caught in its staging phase. */
+  async function createLarge(): Promise<string> {
+    for (let d = 0; d < 40; d++) {
+      const dir = path.join(ws.alpha, `d${d}`);
+      mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(path.join(dir, `f${f}`), `${d}/${f} `.repeat(200));
+    }
+    const id = await manager.create(localSpec(ws.alpha, ws.beta), { paused: false }, AbortSignal.timeout(10_000));
+    await waitForState(manager, id, (s) => s.status === 'staging-beta');
+    return id;
+  }
+
+  it('a flush that arrives mid-cycle while neither side changed is answered by that cycle', async () => {
+    const id = await createLarge();
+    const state = await flushAndState(manager, id);
+    expect(state.lastError).toBeUndefined();
+    expect(state.successfulCycles).toBe(1);
+    expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
+  });
+
+  it('a flush that arrives mid-cycle after a change waits for a cycle that carries it', async () => {
+    const id = await createLarge();
+    writeFileSync(path.join(ws.alpha, 'late'), 'written while the first cycle staged');
+    const state = await flushAndState(manager, id);
+    expect(state.lastError).toBeUndefined();
+    expect(state.successfulCycles).toBeGreaterThanOrEqual(2);
+    expect(await readFile(path.join(ws.beta, 'late'), 'utf8')).toBe('written while the first cycle staged');
+    expect(canonical(await readTree(ws.beta))).toEqual(canonical(await readTree(ws.alpha)));
+  });
+
   it('flushes several sessions at once and answers when all of them have cycled', async () => {
     const first = await start();
     await writeTree(ws.at('gamma'), { g: 'gamma file' });

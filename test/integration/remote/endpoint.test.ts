@@ -108,6 +108,18 @@ describe('RemoteEndpoint against a lying agent', () => {
     await endpoint2.shutdown();
   });
 
+  it('takes a quiet answer that is not a boolean as a violation: not quiet, connection dropped', async () => {
+    const { client, server } = pair();
+    let closed = false;
+    const agent = fakeAgent(server, (method) => (method === 'connect' ? { root: '/' } : method === 'quiet' ? 'yes' : null));
+    const endpoint = await RemoteEndpoint.connect(client, request('/'), { logger: silentLogger, owned: { close: () => { closed = true; } } }, AbortSignal.timeout(10_000));
+    expect(await endpoint.quietSinceScan(AbortSignal.timeout(10_000))).toBe(false);
+    expect(await codeOf(endpoint.scan({ full: false }, AbortSignal.timeout(10_000)))).toMatch(/^MUTAGEN_PROTOCOL: invalid quiet result from agent/);
+    await eventually(() => expect(closed).toBe(true));
+    await endpoint.shutdown();
+    await agent;
+  });
+
   it('rejects oversized data operations in a supplied transfer', async () => {
     const { client, server } = pair();
     const agent = fakeAgent(server, () => ({ root: '/' }));
@@ -188,6 +200,25 @@ describe('RemoteEndpoint <-> serveSyncEndpoint', () => {
     await channel.close();
     await served;
     await client.close();
+  });
+
+  it('answers quiet as a side request while another call runs: true until something changes', async () => {
+    const { client, server } = pair();
+    const served = serve(server);
+    await mkdir(ws.alpha);
+    await writeFile(path.join(ws.alpha, 'f'), 'x');
+    const watching = { ...request(ws.alpha), configuration: resolveEndpointConfiguration(emptySyncConfiguration(), emptySyncConfiguration()) };
+    const endpoint = await RemoteEndpoint.connect(client, watching, { logger: silentLogger }, AbortSignal.timeout(10_000));
+    const signal = AbortSignal.timeout(20_000);
+    const scan = await endpoint.scan({ full: false }, signal);
+    expect(scan.kind === 'snapshot' && scan.snapshot.files).toBe(1);
+    const polling = endpoint.poll(signal);
+    expect(await endpoint.quietSinceScan(signal)).toBe(true);
+    await writeFile(path.join(ws.alpha, 'g'), 'y');
+    await eventually(async () => expect(await endpoint.quietSinceScan(signal)).toBe(false));
+    await polling;
+    await endpoint.shutdown();
+    await served;
   });
 
   it('an unknown root form is refused with a hint', async () => {

@@ -94,6 +94,39 @@ describe('TreeWatcher lifecycle', () => {
     }, { intervalMs: 50 });
   });
 
+  it('is quiet only while covered with nothing recorded since the last drain, and settles after its root is created', async () => {
+    const parent = await temp('mt-watch-');
+    const root = path.join(parent, 'root');
+    const watcher = new TreeWatcher(root, {});
+    try {
+      await watcher.ready;
+      await watcher.settle(); // the check of the root that follows each establishment
+      expect(watcher.state).toBe('watching-parent');
+      watcher.drain();
+      expect(watcher.quiet()).toBe(true);
+      watcher.hold();
+      expect(watcher.quiet()).toBe(false);
+      await mkdir(path.join(root, 'sub'), { recursive: true });
+      await writeFile(path.join(root, 'sub/f.txt'), 'x');
+      watcher.release();
+      // The root appeared: its check, the re-establishment and the overflow it reports.
+      await watcher.settle();
+      expect(watcher.state).toBe('watching');
+      expect(watcher.quiet()).toBe(false);
+      expect(watcher.drain().overflow).toBe(true);
+      expect(watcher.quiet()).toBe(true);
+      await writeFile(path.join(root, 'sub/g.txt'), 'y');
+      await eventually(() => expect(watcher.quiet()).toBe(false));
+      expect(watcher.drain().paths).toContain('sub/g.txt');
+      expect(watcher.quiet()).toBe(true);
+      watcher.markDirty(['sub']);
+      expect(watcher.quiet()).toBe(false);
+    } finally {
+      await watcher.close();
+    }
+    expect(watcher.quiet()).toBe(false);
+  });
+
   it('backs off with an error while the root\'s parent is missing, and recovers by itself', async () => {
     const base = await temp('mt-watch-');
     const root = path.join(base, 'missing/root');
