@@ -267,7 +267,7 @@ export class LocalEndpoint implements Endpoint {
       if (local !== undefined && (await stageLocalCopy(this.staging, this.absolute(local), file, signal))) continue;
       paths.push(file.path);
     }
-    this.staging.persist();
+    await this.staging.persist();
     if (paths.length === 0) return { paths, signatures: [], receiver: undefined };
     const signatures: Signature[] = [];
     // A base is what the last scan saw as a file at the same path: new paths (all of them in an

@@ -77,7 +77,7 @@ export class SignatureMemory {
     return same ? entry.signature : undefined;
   }
 
-  remember(relative: string, stat: BigIntStats, digest: Uint8Array, signature: Signature): void {
+  remember(relative: string, stat: Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs'>, digest: Uint8Array, signature: Signature): void {
     this.forget(relative);
     if (signature.hashes.length > REMEMBERED_BLOCKS_LIMIT) return;
     this.entries.set(relative, { ino: Number(stat.ino), size: Number(stat.size), mtimeNs: stat.mtimeNs, digest, signature });

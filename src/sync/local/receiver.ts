@@ -88,7 +88,7 @@ export class StagingReceiver implements DeltaReceiver {
   async finish(): Promise<void> {
     if (this.current !== undefined) await this.end(this.current, 'transmission ended early');
     this.finished = true;
-    this.store.persist();
+    await this.store.persist();
   }
 
   /** Releases open handles without committing (cancellation). */

@@ -25,7 +25,7 @@ const FIELDS = 6;
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', copyBuffers: true });
 
-export function cacheEntryFromStat(stat: BigIntStats, digest: Uint8Array): CacheEntry {
+export function cacheEntryFromStat(stat: Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'mode'>, digest: Uint8Array): CacheEntry {
   return { mode: Number(stat.mode), mtimeNs: stat.mtimeNs, size: Number(stat.size), ino: Number(stat.ino), digest };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, write, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -7,9 +7,16 @@ import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { createHasher, type Hasher } from './hasher.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
+import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
 
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
 const WRITE_BUFFER_SIZE = 64 * 1024;
+/**
+ * A file's bytes are kept in a buffer of this size until it is committed, and the staging
+ * writer thread creates it then (staging-writer.ts); a file that outgrows it is created and
+ * written on the loop from then on.
+ */
+const HELD_BUFFER_SIZE = WRITER_FILE_LIMIT;
 /**
  * Once a file passes this size, its bytes are copied into one of two buffers of this size, and
  * a full buffer is written in the thread pool while the other fills and the next bytes are
@@ -36,7 +43,7 @@ export interface StagingSink {
 /** A committed staged file: where it is, and its stat when it was closed (unknown after a restart). */
 export interface StagedFile {
   readonly file: string;
-  readonly stat: BigIntStats | undefined;
+  readonly stat: WrittenStat | undefined;
 }
 
 export interface StagingStoreOptions {
@@ -69,7 +76,7 @@ export class StagingStore {
   /** Names are `<tag>-<counter>`: the tag is unique to this store instance (process). */
   private readonly tag = randomBytes(6).toString('hex');
   private counter = 0;
-  private spareBuffer: Buffer | undefined;
+  private spareBuffers: SinkBuffers | undefined;
   private spareLarge: [Buffer, Buffer] | undefined;
 
   constructor(options: StagingStoreOptions) {
@@ -124,8 +131,17 @@ export class StagingStore {
     this.index.delete(indexKey(digestHex(digest), relative));
   }
 
-  /** Writes buffered journal records (end of a stage phase). */
-  persist(): void {
+  /** Resolves once every file committed so far is written and in the index (not yet journaled). */
+  async settled(): Promise<void> {
+    await stagingWriter.drain();
+  }
+
+  /**
+   * Waits for files the writer thread still creates, then writes buffered journal records (end
+   * of a stage phase): the transition that follows finds every committed file in the index.
+   */
+  async persist(): Promise<void> {
+    await this.settled();
     try {
       this.journal.flush();
     } catch (error) {
@@ -140,16 +156,11 @@ export class StagingStore {
     const hasher = await createHasher(this.options.hash);
     const name = `${this.tag}-${(this.counter++).toString(36)}`;
     const file = path.join(this.options.root, name);
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', this.options.fileMode ?? 0o600);
-    } catch (error) {
-      throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
-    }
-    // Sinks are used one after the other: they share one write buffer instead of allocating
-    // 64 KiB per file (which costs garbage collection with many small files).
-    const buffer = this.spareBuffer ?? Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
-    this.spareBuffer = undefined;
+    const mode = this.options.fileMode ?? 0o600;
+    // Sinks are used one after the other: they share their buffers instead of allocating them
+    // per file (which costs garbage collection with many small files).
+    const buffers = this.spareBuffers ?? { write: Buffer.allocUnsafe(WRITE_BUFFER_SIZE), held: Buffer.allocUnsafe(HELD_BUFFER_SIZE) };
+    this.spareBuffers = undefined;
     let large: [Buffer, Buffer] | undefined;
     const takeLarge = (): [Buffer, Buffer] => {
       large = this.spareLarge ?? [Buffer.allocUnsafe(LARGE_BUFFER_SIZE), Buffer.allocUnsafe(LARGE_BUFFER_SIZE)];
@@ -157,14 +168,34 @@ export class StagingStore {
       return large;
     };
     const release = (): void => {
-      this.spareBuffer = buffer;
+      this.spareBuffers = buffers;
       if (large !== undefined) this.spareLarge = large;
     };
-    return new FileSink(fd, file, hasher, this.options.maxFileSize, buffer, takeLarge, release, (digest, stat) => this.record(relative, name, digest, stat));
+    const open = (): number => {
+      try {
+        return openSync(file, 'wx', mode);
+      } catch (error) {
+        throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
+      }
+    };
+    const hand = async (data: Uint8Array, digest: Uint8Array): Promise<void> => {
+      // Recorded once written; a file that could not be written is simply not staged (the
+      // transition reports it missing and the next cycle retries, §5.7).
+      await stagingWriter.add(file, mode, data, (result) => {
+        if (result instanceof Error) return;
+        void this.record(relative, name, digest, result).catch(() => undefined);
+      });
+    };
+    return new FileSink({
+      file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release,
+      record: (digest, stat) => this.record(relative, name, digest, stat),
+    });
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
   async wipe(): Promise<void> {
+    // Nothing the writer thread still creates may land in the root after it is removed.
+    await stagingWriter.drain();
     this.rootReady = undefined;
     this.journal.close();
     this.index.clear();
@@ -183,7 +214,7 @@ export class StagingStore {
     return this.rootReady;
   }
 
-  private async record(relative: string, name: string, digest: Uint8Array, stat: BigIntStats): Promise<void> {
+  private async record(relative: string, name: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
     const hex = digestHex(digest);
     const key = indexKey(hex, relative);
     const previous = this.index.get(key);
@@ -199,10 +230,35 @@ function indexKey(hex: string, relative: string): string {
   return `${hex}:${relative}`;
 }
 
+interface SinkBuffers {
+  /** Coalesces small writes once the file is open (WRITE_BUFFER_SIZE). */
+  readonly write: Buffer;
+  /** Holds the file's bytes until commit (HELD_BUFFER_SIZE). */
+  readonly held: Buffer;
+}
+
+interface FileSinkOptions {
+  readonly file: string;
+  readonly hasher: Hasher;
+  readonly maxSize: number;
+  readonly buffers: SinkBuffers;
+  /** Creates the staged file (exclusive) on the loop; throws a MUTAGEN_STAGING error. */
+  readonly open: () => number;
+  /** Hands a complete held file to the writer thread, which records it once written. */
+  readonly hand: (data: Uint8Array, digest: Uint8Array) => Promise<void>;
+  readonly takeLarge: () => [Buffer, Buffer];
+  /** Gives the buffers back; called once, when the sink is done or failed (no write in flight). */
+  readonly release: () => void;
+  readonly record: (digest: Uint8Array, stat: WrittenStat) => Promise<void>;
+}
+
 class FileSink implements StagingSink {
+  /** The staged file, once created on the loop (the file outgrew the held buffer). */
+  private fd: number | undefined;
+  private held = 0;
   private buffered = 0;
   private size = 0;
-  /** File offset of the first byte in `buffer` (small-file path) or in the large buffer being filled. */
+  /** File offset of the first byte in the write buffer (small-file path) or in the large buffer being filled. */
   private bufferStart = 0;
   /** The two large buffers once the file passed LARGE_BUFFER_SIZE: [filling, other]. */
   private large: [Buffer, Buffer] | undefined;
@@ -212,42 +268,38 @@ class FileSink implements StagingSink {
   private closed = false;
   private state: 'open' | 'failed' | 'done' = 'open';
 
-  constructor(
-    private readonly fd: number,
-    private readonly file: string,
-    private readonly hasher: Hasher,
-    private readonly maxSize: number,
-    private readonly buffer: Buffer,
-    private readonly takeLarge: () => [Buffer, Buffer],
-    /** Gives the buffers back; called once, when the sink is done or failed (no write in flight). */
-    private readonly release: () => void,
-    private readonly record: (digest: Uint8Array, stat: BigIntStats) => Promise<void>,
-  ) {}
+  constructor(private readonly options: FileSinkOptions) {}
 
   async write(chunk: Uint8Array): Promise<void> {
     this.assertOpen();
-    if (this.size + chunk.byteLength > this.maxSize) {
+    if (this.size + chunk.byteLength > this.options.maxSize) {
       await this.fail();
-      throw new MutagenError('MUTAGEN_STAGING', `unable to stage file: file exceeds maximum staging file size (${this.maxSize} bytes)`);
+      throw new MutagenError('MUTAGEN_STAGING', `unable to stage file: file exceeds maximum staging file size (${this.options.maxSize} bytes)`);
     }
     const offset = this.size;
     this.size += chunk.byteLength;
-    this.hasher.update(chunk);
+    this.options.hasher.update(chunk);
+    if (this.fd === undefined && this.held + chunk.byteLength <= this.options.buffers.held.byteLength) {
+      this.options.buffers.held.set(chunk, this.held);
+      this.held += chunk.byteLength;
+      return;
+    }
     try {
+      const fd = this.fd ?? this.openHeld();
       if (this.large === undefined && this.size <= LARGE_BUFFER_SIZE) {
         // Small files: synchronous writes through the shared 64 KiB buffer.
-        if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) this.flush();
-        if (chunk.byteLength >= WRITE_BUFFER_SIZE) writeAll(this.fd, chunk, offset);
+        if (this.buffered + chunk.byteLength > WRITE_BUFFER_SIZE) this.flush(fd);
+        if (chunk.byteLength >= WRITE_BUFFER_SIZE) writeAll(fd, chunk, offset);
         else {
           if (this.buffered === 0) this.bufferStart = offset;
-          this.buffer.set(chunk, this.buffered);
+          this.options.buffers.write.set(chunk, this.buffered);
           this.buffered += chunk.byteLength;
         }
         return;
       }
       if (this.large === undefined) {
-        this.flush();
-        this.large = this.takeLarge();
+        this.flush(fd);
+        this.large = this.options.takeLarge();
         this.bufferStart = offset;
       }
       for (let copied = 0; copied < chunk.byteLength;) {
@@ -255,10 +307,11 @@ class FileSink implements StagingSink {
         this.large[0].set(chunk.subarray(copied, copied + count), this.filled);
         this.filled += count;
         copied += count;
-        if (this.filled === LARGE_BUFFER_SIZE) await this.issue();
+        if (this.filled === LARGE_BUFFER_SIZE) await this.issue(fd);
       }
     } catch (error) {
       await this.fail();
+      if (error instanceof MutagenError) throw error;
       throw new MutagenError('MUTAGEN_STAGING', `unable to write staged file: ${errorMessage(error)}`, { cause: error });
     }
   }
@@ -267,20 +320,26 @@ class FileSink implements StagingSink {
     this.assertOpen();
     let digest: Uint8Array;
     try {
-      if (this.filled > 0) await this.issue();
-      await this.settle();
-      this.flush();
-      const stat = fstatSync(this.fd, { bigint: true });
-      closeSync(this.fd);
-      this.closed = true;
-      digest = this.hasher.digest();
-      await this.record(digest, stat);
+      const fd = this.fd;
+      if (fd === undefined) {
+        digest = this.options.hasher.digest();
+        await this.options.hand(this.options.buffers.held.subarray(0, this.held), digest);
+      } else {
+        if (this.filled > 0) await this.issue(fd);
+        await this.settle();
+        this.flush(fd);
+        const stat = fstatSync(fd, { bigint: true });
+        closeSync(fd);
+        this.closed = true;
+        digest = this.options.hasher.digest();
+        await this.options.record(digest, stat);
+      }
     } catch (error) {
       await this.fail();
       throw new MutagenError('MUTAGEN_STAGING', `unable to commit staged file: ${errorMessage(error)}`, { cause: error });
     }
     this.state = 'done';
-    this.release();
+    this.options.release();
     return digest;
   }
 
@@ -294,21 +353,30 @@ class FileSink implements StagingSink {
     if (this.state === 'done') throw new MutagenError('MUTAGEN_STAGING', 'unable to stage file: sink already committed');
   }
 
+  /** The file outgrew the held buffer: create it on the loop and write what was held. */
+  private openHeld(): number {
+    const fd = this.options.open();
+    this.fd = fd;
+    writeAll(fd, this.options.buffers.held.subarray(0, this.held), 0);
+    this.held = 0;
+    return fd;
+  }
+
   /** Writes the small-file buffer at its offset (synchronous). */
-  private flush(): void {
+  private flush(fd: number): void {
     if (this.buffered === 0) return;
     const length = this.buffered;
     this.buffered = 0;
-    writeAll(this.fd, this.buffer.subarray(0, length), this.bufferStart);
+    writeAll(fd, this.options.buffers.write.subarray(0, length), this.bufferStart);
   }
 
   /** Once the other buffer is written, starts writing the filled one and fills the other. */
-  private async issue(): Promise<void> {
+  private async issue(fd: number): Promise<void> {
     const large = this.large;
     if (large === undefined) return;
     await this.settle();
     const [filled, other] = large;
-    const write = writeAllAsync(this.fd, filled.subarray(0, this.filled), this.bufferStart);
+    const write = writeAllAsync(fd, filled.subarray(0, this.filled), this.bufferStart);
     // A failure surfaces at the next issue() or commit(); never as an unhandled rejection.
     write.catch(() => undefined);
     this.inFlight = write;
@@ -329,16 +397,18 @@ class FileSink implements StagingSink {
     this.state = 'failed';
     // The descriptor is closed (and the buffers reused) only once no thread-pool write uses them.
     await this.settle().catch(() => undefined);
-    if (wasOpen) this.release();
+    if (wasOpen) this.options.release();
+    const fd = this.fd;
+    if (fd === undefined) return; // held bytes only (or handed over: the writer removes what it fails)
     if (!this.closed) {
       this.closed = true;
       try {
-        closeSync(this.fd);
+        closeSync(fd);
       } catch {
         // already failed; the partial file is removed below
       }
     }
-    await rm(this.file, { force: true });
+    await rm(this.options.file, { force: true });
   }
 }
 

@@ -120,7 +120,7 @@ function missingStagedFile(context: TransitionContext, cause?: unknown): Mutagen
 }
 
 /** Whether the staged file needs ownership or a mode change before it is moved into place. */
-function needsPreparation(context: TransitionContext, stat: BigIntStats, mode: number): boolean {
+function needsPreparation(context: TransitionContext, stat: Pick<BigIntStats, 'mode'>, mode: number): boolean {
   return context.owner !== undefined || context.group !== undefined || (Number(stat.mode) & 0o7777) !== mode;
 }
 

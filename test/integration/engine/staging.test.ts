@@ -35,7 +35,7 @@ describe('StagingStore', () => {
     await s.initialize();
     expect((await stat(root)).mode & 0o777).toBe(0o700);
     const digest = await stage(s, 'kept', 'content');
-    s.persist();
+    await s.persist();
     const unjournaled = await stage(s, 'lost', 'never journaled');
     await writeFile(path.join(root, '.mutagen-temporary-staging-leftover'), 'partial');
     await mkdir(path.join(root, 'ab'));
@@ -65,7 +65,7 @@ describe('StagingStore', () => {
     const s = store();
     await s.initialize();
     const digest = await stage(s, 'a', 'A');
-    s.persist();
+    await s.persist();
     const journal = path.join(root, 'journal');
     await writeFile(journal, `${await readFile(journal, 'utf8')}["x","zz","b"]\n[1,2,3]\n{"not":"a record"}\n["half-writ`);
     const later = store();

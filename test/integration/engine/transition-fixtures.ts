@@ -35,11 +35,13 @@ export function sha1(content: string | Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha1').update(content).digest());
 }
 
-/** Stages `content` for `relative` and returns its digest. */
+/** Stages `content` for `relative` and returns its digest once it is staged (not yet journaled). */
 export async function stage(store: StagingStore, relative: string, content: string | Uint8Array): Promise<Uint8Array> {
   const sink = await store.createSink(relative);
   await sink.write(typeof content === 'string' ? Buffer.from(content) : content);
-  return sink.commit();
+  const digest = await sink.commit();
+  await store.settled();
+  return digest;
 }
 
 /**

@@ -97,7 +97,7 @@ describe('TreeWatcher lifecycle', () => {
   it('is quiet only while covered with nothing recorded since the last drain, and settles after its root is created', async () => {
     const parent = await temp('mt-watch-');
     const root = path.join(parent, 'root');
-    const watcher = new TreeWatcher(root, {});
+    const watcher = new TreeWatcher(root, { onSignal: () => undefined });
     try {
       await watcher.ready;
       await watcher.settle(); // the check of the root that follows each establishment
