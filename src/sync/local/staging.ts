@@ -179,12 +179,28 @@ export class StagingStore {
       }
     };
     const hand = async (data: Uint8Array, digest: Uint8Array): Promise<void> => {
-      // Recorded once written; a file that could not be written is simply not staged (the
-      // transition reports it missing and the next cycle retries, §5.7).
-      await stagingWriter.add(file, mode, data, (result) => {
-        if (result instanceof Error) return;
-        void this.record(relative, name, digest, result).catch(() => undefined);
-      });
+      try {
+        // Recorded once written; a file that could not be written is simply not staged (the
+        // transition reports it missing and the next cycle retries, §5.7).
+        await stagingWriter.add(file, mode, data, (result) => {
+          if (result instanceof Error) return;
+          void this.record(relative, name, digest, result).catch(() => undefined);
+        });
+      } catch {
+        // No writer thread (it could not start): write it here.
+        const fd = open();
+        let stat: WrittenStat;
+        try {
+          writeAll(fd, data, 0);
+          stat = fstatSync(fd, { bigint: true });
+          closeSync(fd);
+        } catch (error) {
+          try { closeSync(fd); } catch { /* already closed or failed */ }
+          await rm(file, { force: true });
+          throw error;
+        }
+        await this.record(relative, name, digest, stat);
+      }
     };
     return new FileSink({
       file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release,

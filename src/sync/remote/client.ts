@@ -15,7 +15,7 @@ import {
   CHANNEL_STREAM_ID, encodeConnect, encodeStage, encodeSupply, encodeTransition, parseConnectResult, parseScanResult,
   parseStageResult, parseStagingProgress, parseTransitionResult,
 } from './messages.js';
-import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT } from './proxy-receiver.js';
+import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT, TRANSFER_WINDOW } from './proxy-receiver.js';
 import { ReadAhead } from './read-ahead.js';
 import { receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
 import { TransmissionChecker, unbatch } from './transmission.js';
@@ -135,6 +135,7 @@ export class RemoteEndpoint implements Endpoint {
     this.assertUsable();
     const stop = anySignal([signal, this.shutdownController.signal]);
     const stream = this.mux.open();
+    stream.tuneReceiveWindow(TRANSFER_WINDOW);
     const result = this.call('supply', encodeSupply(stream.id, request.paths, request.signatures), signal, () => undefined, 'supply result');
     // Only a failure of the request interrupts reading; its success may overtake the data.
     const failed = result.then(() => new Promise<never>(() => undefined));

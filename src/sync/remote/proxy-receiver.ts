@@ -5,6 +5,12 @@ import { TransmissionBatcher } from './transfer-batch.js';
 
 /** Largest message on a transfer stream: a 64 KiB data operation plus framing. */
 export const TRANSFER_MESSAGE_LIMIT = 128 * 1024;
+/**
+ * How far the receive window of a transfer stream may grow (from the initial 256 KiB) while the
+ * receiver keeps up: credit then goes back every 256 KiB instead of every 64 KiB, and each credit
+ * frame is a write to the transport, which on a busy machine hands the CPU to the SSH server.
+ */
+export const TRANSFER_WINDOW = 1024 * 1024;
 
 export interface ProxyReceiverOptions {
   /** Opens the transfer stream. */

@@ -10,7 +10,7 @@ import { InvalidMessage, protocolError } from './entry-codec.js';
 import {
   encodeStageResult, encodeTransitionResult, parseScanParams, parseStage, parseStream, parseSupply, parseTransition,
 } from './messages.js';
-import { TRANSFER_MESSAGE_LIMIT } from './proxy-receiver.js';
+import { TRANSFER_MESSAGE_LIMIT, TRANSFER_WINDOW } from './proxy-receiver.js';
 import { ReadAhead } from './read-ahead.js';
 import { SnapshotSender } from './snapshot-delta.js';
 import type { StreamRegistry } from './stream-registry.js';
@@ -101,6 +101,7 @@ export class EndpointHandlers {
     this.plan = undefined;
     if (plan === undefined) throw new MutagenError('MUTAGEN_PROTOCOL', 'receive without a stage plan');
     const stream = await this.options.streams.take(id, signal);
+    stream.tuneReceiveWindow(TRANSFER_WINDOW);
     const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), signal);
     const checker = new TransmissionChecker(plan.signatures);
     const timer = setInterval(() => this.options.event('staging-progress', this.endpoint.stagingProgress() ?? null), PROGRESS_INTERVAL_MS);

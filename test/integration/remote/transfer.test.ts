@@ -7,6 +7,7 @@ import { silentLogger } from '../../../src/base/logger.js';
 import { emptySyncConfiguration, resolveEndpointConfiguration } from '../../../src/model/configuration.js';
 import type { Transmission } from '../../../src/sync/endpoint.js';
 import { RemoteEndpoint } from '../../../src/sync/remote/client.js';
+import { TRANSFER_WINDOW } from '../../../src/sync/remote/proxy-receiver.js';
 import { serveSyncEndpoint } from '../../../src/sync/remote/server.js';
 import { EMPTY_SIGNATURE } from '../../../src/sync/rsync/types.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
@@ -53,13 +54,14 @@ describe('remote transfers and snapshots', () => {
       finish: () => { finished = true; return Promise.resolve(); },
     };
     const supplying = endpoint.supply({ paths: ['big'], signatures: [EMPTY_SIGNATURE] }, receiver, AbortSignal.timeout(60_000));
-    // While the receiver holds its second write, only what stream credit (256 KiB), the
-    // receiving side's read-ahead (READ_AHEAD_BYTES, 1 MiB) and pipe buffers allow may cross: a
-    // fixed window, not the file. Wait for the window to fill, give
-    // the agent time to push more if it could, then check.
+    // While the receiver holds its second write, only what stream credit (256 KiB, grown to at
+    // most TRANSFER_WINDOW while the reader kept up), the receiving side's read-ahead
+    // (READ_AHEAD_BYTES, 1 MiB) and pipe buffers allow may cross: a bounded window, not the
+    // 16 MiB file. Wait for the window to fill, give the agent time to push more if it could,
+    // then check.
     await eventually(() => expect(client.bytesRead).toBeGreaterThan(256 * 1024));
     await delay(300);
-    expect(client.bytesRead).toBeLessThan(2 * MIB);
+    expect(client.bytesRead).toBeLessThan(TRANSFER_WINDOW + 2 * MIB);
     expect(writes).toBe(2);
     release();
     await supplying;
