@@ -110,7 +110,11 @@ export class StagingWriter {
 
   /** Sends what is queued and resolves when every file queued so far is written or failed. */
   async drain(): Promise<void> {
-    this.send();
+    try {
+      this.send();
+    } catch {
+      // No thread could start: that batch's files were failed (not staged; §5.7 retries them).
+    }
     while (this.inFlight.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -127,7 +131,14 @@ export class StagingWriter {
     const batch = this.current;
     if (batch === undefined || batch.files.length === 0) return;
     this.current = undefined;
-    const worker = this.start();
+    let worker: Worker;
+    try {
+      worker = this.start();
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const callback of batch.done) callback(failure);
+      throw error;
+    }
     const id = this.nextId++;
     this.inFlight.set(id, batch.done);
     worker.postMessage({ id, buffer: batch.buffer, files: batch.files }, [batch.buffer]);
