@@ -190,6 +190,7 @@ export class StagingWriter {
     if (this.inFlight.size > 0) return;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     if (this.worker !== undefined && this.current === undefined) {
+      clearTimeout(this.idleTimer);
       this.idleTimer = setTimeout(() => void this.close(), IDLE_EXIT_MS);
       this.idleTimer.unref();
     }

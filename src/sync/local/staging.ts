@@ -178,7 +178,7 @@ export class StagingStore {
         throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
       }
     };
-    const hand = async (data: Uint8Array, digest: Uint8Array): Promise<void> => {
+    const hand = async (data: Uint8Array, digest: Uint8Array): Promise<boolean> => {
       try {
         // Recorded once written; a file that could not be written is simply not staged (the
         // transition reports it missing and the next cycle retries, §5.7).
@@ -186,20 +186,9 @@ export class StagingStore {
           if (result instanceof Error) return;
           void this.record(relative, name, digest, result).catch(() => undefined);
         });
+        return true;
       } catch {
-        // No writer thread (it could not start): write it here.
-        const fd = open();
-        let stat: WrittenStat;
-        try {
-          writeAll(fd, data, 0);
-          stat = fstatSync(fd, { bigint: true });
-          closeSync(fd);
-        } catch (error) {
-          try { closeSync(fd); } catch { /* already closed or failed */ }
-          await rm(file, { force: true });
-          throw error;
-        }
-        await this.record(relative, name, digest, stat);
+        return false; // no writer thread (it could not start): the sink writes the file itself
       }
     };
     return new FileSink({
@@ -260,8 +249,8 @@ interface FileSinkOptions {
   readonly buffers: SinkBuffers;
   /** Creates the staged file (exclusive) on the loop; throws a MUTAGEN_STAGING error. */
   readonly open: () => number;
-  /** Hands a complete held file to the writer thread, which records it once written. */
-  readonly hand: (data: Uint8Array, digest: Uint8Array) => Promise<void>;
+  /** Hands a complete held file to the writer thread, which records it once written; false if it cannot. */
+  readonly hand: (data: Uint8Array, digest: Uint8Array) => Promise<boolean>;
   readonly takeLarge: () => [Buffer, Buffer];
   /** Gives the buffers back; called once, when the sink is done or failed (no write in flight). */
   readonly release: () => void;
@@ -336,19 +325,11 @@ class FileSink implements StagingSink {
     this.assertOpen();
     let digest: Uint8Array;
     try {
-      const fd = this.fd;
-      if (fd === undefined) {
+      if (this.fd === undefined) {
         digest = this.options.hasher.digest();
-        await this.options.hand(this.options.buffers.held.subarray(0, this.held), digest);
+        if (!(await this.options.hand(this.options.buffers.held.subarray(0, this.held), digest))) await this.writeOut(this.openHeld(), digest);
       } else {
-        if (this.filled > 0) await this.issue(fd);
-        await this.settle();
-        this.flush(fd);
-        const stat = fstatSync(fd, { bigint: true });
-        closeSync(fd);
-        this.closed = true;
-        digest = this.options.hasher.digest();
-        await this.options.record(digest, stat);
+        digest = await this.writeOut(this.fd);
       }
     } catch (error) {
       await this.fail();
@@ -357,6 +338,19 @@ class FileSink implements StagingSink {
     this.state = 'done';
     this.options.release();
     return digest;
+  }
+
+  /** Finishes a file written on the loop: pending writes, fstat, close, record. */
+  private async writeOut(fd: number, digest?: Uint8Array): Promise<Uint8Array> {
+    if (this.filled > 0) await this.issue(fd);
+    await this.settle();
+    this.flush(fd);
+    const stat = fstatSync(fd, { bigint: true });
+    closeSync(fd);
+    this.closed = true;
+    const result = digest ?? this.options.hasher.digest();
+    await this.options.record(result, stat);
+    return result;
   }
 
   async abort(): Promise<void> {

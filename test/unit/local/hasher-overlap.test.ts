@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { HASH_CHUNK_SIZE, OVERLAP_MINIMUM, createHasher, hashPath, type Yielder } from '../../../src/sync/local/hasher.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 
 /** Files of OVERLAP_MINIMUM bytes and more are hashed with reads running ahead in the thread pool. */
 describe('hashPath on large files', () => {
   let dir = '';
+  const temp = useTempDirectories();
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'hasher-overlap-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await temp('hasher-overlap-');
   });
 
   const content = Buffer.alloc(OVERLAP_MINIMUM + 3 * 1024 * 1024 + 123);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DIGEST_LENGTHS, HASH_CHUNK_SIZE, createHasher, createHasherFactory, hashFile, hashPath, type Yielder,
 } from '../../../src/sync/local/hasher.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
@@ -50,11 +50,9 @@ describe('createHasher', () => {
 
 describe('hashing files', () => {
   let dir = '';
+  const temp = useTempDirectories();
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'hasher-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await temp('hasher-');
   });
 
   const neverDue: Yielder = { due: () => false, pause: () => Promise.resolve() };

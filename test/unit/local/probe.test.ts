@@ -1,22 +1,20 @@
 import { lstatSync, readdirSync, statfsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import {
   probeBehavior, probeDecomposition, probeExecutability, type FilesystemBehavior,
 } from '../../../src/sync/local/probe.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 
 const EXT4_OR_NFS = new Set([0xef53, 0x6969]);
 
 describe('probeBehavior (sync-semantics §2.2)', () => {
   let dir = '';
+  const temp = useTempDirectories();
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'probe-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await temp('probe-');
   });
 
   it('assume mode answers POSIX defaults without touching the disk', async () => {

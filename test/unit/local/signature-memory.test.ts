@@ -1,9 +1,8 @@
 import { closeSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SignatureMemory, signatureAt, supplyOne } from '../../../src/sync/local/file-content.js';
 import { readAhead } from '../../../src/sync/local/positional-reads.js';
 import { StagingReceiver } from '../../../src/sync/local/receiver.js';
@@ -13,16 +12,25 @@ import { signatureOfBytes } from '../../../src/sync/rsync/signature.js';
 import type { Signature } from '../../../src/sync/rsync/types.js';
 import type { DeltaReceiver, Transmission } from '../../../src/sync/endpoint.js';
 import { seededBytes } from '../rsync/bytes.js';
+import { useTempDirectories } from '../../helpers/temp.js';
 
 const MIB = 1024 * 1024;
 
+/** Streams the file at `file` into `receiver` against `signature` (supplyOne on a descriptor of it). */
+async function supplyFile(file: string, signature: Signature, receiver: DeltaReceiver): Promise<void> {
+  const fd = openSync(file, 'r');
+  try {
+    await supplyOne(fd, signature, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe('readAhead', () => {
   let dir = '';
+  const temp = useTempDirectories();
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'read-ahead-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await temp('read-ahead-');
   });
 
   it('yields the whole file in two alternating buffers, and settles its read when the consumer stops early', async () => {
@@ -89,11 +97,9 @@ describe('SignatureMemory', () => {
 
 describe('StagingReceiver with a signature memory', () => {
   let dir = '';
+  const temp = useTempDirectories();
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'receiver-memory-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await temp('receiver-memory-');
   });
 
   async function transfer(base: Buffer, target: Buffer, memory: SignatureMemory | undefined): Promise<{ digest: Uint8Array | undefined; store: StagingStore; signature: Signature }> {
@@ -106,12 +112,7 @@ describe('StagingReceiver with a signature memory', () => {
     const store = new StagingStore({ root: path.join(dir, `staging-${Math.random()}`), hash: 'sha1', maxFileSize: Number.MAX_SAFE_INTEGER });
     await store.initialize();
     const receiver = new StagingReceiver(root, ['big'], [signature], store, memory);
-    const fd = openSync(path.join(dir, 'source'), 'r');
-    try {
-      await supplyOne(fd, signature, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000));
-    } finally {
-      closeSync(fd);
-    }
+    await supplyFile(path.join(dir, 'source'), signature, receiver);
     await receiver.finish();
     const digest = createHash('sha1').update(target).digest();
     return { digest: store.lookup('big', digest) === undefined ? undefined : digest, store, signature };
@@ -158,12 +159,7 @@ describe('StagingReceiver with a signature memory', () => {
     await writeFile(path.join(dir, 'source'), target);
     const store = new StagingStore({ root: path.join(dir, 'staging'), hash: 'sha1', maxFileSize: Number.MAX_SAFE_INTEGER });
     const receiver = new StagingReceiver(root, ['big'], [stale], store, new SignatureMemory());
-    const fd = openSync(path.join(dir, 'source'), 'r');
-    try {
-      await supplyOne(fd, stale, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000));
-    } finally {
-      closeSync(fd);
-    }
+    await supplyFile(path.join(dir, 'source'), stale, receiver);
     await receiver.finish();
     const expected = createHash('sha1').update(target).digest();
     expect(store.lookup('big', expected)).toBeUndefined();
@@ -171,30 +167,23 @@ describe('StagingReceiver with a signature memory', () => {
 });
 
 describe('supplyOne without a base', () => {
+  const temp = useTempDirectories();
+
   it('sends a large file as data operations of 64 KiB with the size on the first', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'supply-'));
-    try {
-      const content = seededBytes(8, 2 * MIB + 100);
-      await writeFile(path.join(dir, 'f'), content);
-      const received: Transmission[] = [];
-      // Receivers are done with the data once write() resolved: keep copies.
-      const copy = (t: Transmission): Transmission => (t.kind === 'operation' && t.operation.kind === 'data'
-        ? { ...t, operation: { kind: 'data', data: Buffer.from(t.operation.data) } }
-        : t);
-      const receiver: DeltaReceiver = { write: (t) => Promise.resolve(void received.push(copy(t))), finish: () => Promise.resolve() };
-      const fd = openSync(path.join(dir, 'f'), 'r');
-      try {
-        await supplyOne(fd, { blockSize: 0, lastBlockSize: 0, hashes: [] }, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000));
-      } finally {
-        closeSync(fd);
-      }
-      const data = received.flatMap((t) => (t.kind === 'operation' && t.operation.kind === 'data' ? [t.operation.data] : []));
-      expect(data.every((d) => d.length <= 65_536)).toBe(true);
-      expect(Buffer.concat(data).equals(content)).toBe(true);
-      expect(received[0]).toMatchObject({ kind: 'operation', expectedSize: content.length });
-      expect(received[received.length - 1]).toEqual({ kind: 'done' });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await temp('supply-');
+    const content = seededBytes(8, 2 * MIB + 100);
+    await writeFile(path.join(dir, 'f'), content);
+    const received: Transmission[] = [];
+    // Receivers are done with the data once write() resolved: keep copies.
+    const copy = (t: Transmission): Transmission => (t.kind === 'operation' && t.operation.kind === 'data'
+      ? { ...t, operation: { kind: 'data', data: Buffer.from(t.operation.data) } }
+      : t);
+    const receiver: DeltaReceiver = { write: (t) => Promise.resolve(void received.push(copy(t))), finish: () => Promise.resolve() };
+    await supplyFile(path.join(dir, 'f'), { blockSize: 0, lastBlockSize: 0, hashes: [] }, receiver);
+    const data = received.flatMap((t) => (t.kind === 'operation' && t.operation.kind === 'data' ? [t.operation.data] : []));
+    expect(data.every((d) => d.length <= 65_536)).toBe(true);
+    expect(Buffer.concat(data).equals(content)).toBe(true);
+    expect(received[0]).toMatchObject({ kind: 'operation', expectedSize: content.length });
+    expect(received[received.length - 1]).toEqual({ kind: 'done' });
   });
 });
