@@ -8,6 +8,9 @@ export type WrittenStat = Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'mode'>
 /** The written file's stat, or why it could not be written (nothing is left at its name then). */
 export type WriteResult = WrittenStat | Error;
 
+/** Which name a written file got: the one asked for, or the alternate after that one failed. */
+export type WrittenName = 'primary' | 'alternate';
+
 /** Files up to this size are handed to the writer thread (the rest are written on the loop). */
 export const WRITER_FILE_LIMIT = 256 * 1024;
 /** A batch is sent once it holds this many bytes or files. */
@@ -20,33 +23,61 @@ const IDLE_EXIT_MS = 30_000;
 
 /**
  * The writer thread (a classic script: `eval` workers cannot import). For each file of a batch:
- * exclusive create with the given mode, positional writes until done, fstat, close. On any
- * failure a file it created is removed, and the error's message is reported in its place.
+ * exclusive create with the given mode (a missing parent directory is made first, 0700), positional
+ * writes until done, fstat, close. When that fails and the file has an alternate name, the same
+ * is tried there. On failure a file it created is removed, and the error's message is reported in
+ * its place; a success reports its stat and whether the alternate name was used (1) or not (0).
  */
 const WORKER_SOURCE = `
 'use strict';
 const fs = require('node:fs');
+const path = require('node:path');
 const { parentPort } = require('node:worker_threads');
+function create(file, mode) {
+  try {
+    return fs.openSync(file, 'wx', mode);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return fs.openSync(file, 'wx', mode);
+}
+function writeFile(file, mode, bytes, offset, length) {
+  let fd = -1;
+  try {
+    fd = create(file, mode);
+    for (let written = 0; written < length;) {
+      const count = fs.writeSync(fd, bytes, offset + written, length - written, written);
+      if (count === 0) throw new Error('short write');
+      written += count;
+    }
+    const stat = fs.fstatSync(fd, { bigint: true });
+    const closing = fd;
+    fd = -2;
+    fs.closeSync(closing);
+    return stat;
+  } catch (error) {
+    if (fd >= 0) { try { fs.closeSync(fd); } catch {} }
+    if (fd !== -1) { try { fs.rmSync(file, { force: true }); } catch {} }
+    throw error;
+  }
+}
 parentPort.on('message', ({ id, buffer, files }) => {
   const bytes = new Uint8Array(buffer);
   const results = [];
-  for (const [file, offset, length, mode] of files) {
-    let fd = -1;
+  for (const [file, offset, length, mode, alternate] of files) {
+    let used = 0;
     try {
-      fd = fs.openSync(file, 'wx', mode);
-      for (let written = 0; written < length;) {
-        const count = fs.writeSync(fd, bytes, offset + written, length - written, written);
-        if (count === 0) throw new Error('short write');
-        written += count;
+      let stat;
+      try {
+        stat = writeFile(file, mode, bytes, offset, length);
+      } catch (error) {
+        if (alternate === '') throw error;
+        used = 1;
+        stat = writeFile(alternate, mode, bytes, offset, length);
       }
-      const stat = fs.fstatSync(fd, { bigint: true });
-      const closing = fd;
-      fd = -2;
-      fs.closeSync(closing);
-      results.push([stat.ino, stat.size, stat.mtimeNs, stat.mode]);
+      results.push([stat.ino, stat.size, stat.mtimeNs, stat.mode, used]);
     } catch (error) {
-      if (fd >= 0) { try { fs.closeSync(fd); } catch {} }
-      if (fd !== -1) { try { fs.rmSync(file, { force: true }); } catch {} }
       results.push(error instanceof Error ? error.message : String(error));
     }
   }
@@ -54,13 +85,14 @@ parentPort.on('message', ({ id, buffer, files }) => {
 });
 `;
 
-type Done = (result: WriteResult) => void;
-type WireResult = readonly [bigint, bigint, bigint, bigint] | string;
+type Done = (result: WriteResult, name: WrittenName) => void;
+type WireResult = readonly [bigint, bigint, bigint, bigint, number] | string;
 
 interface Batch {
   readonly buffer: ArrayBuffer;
   used: number;
-  readonly files: [string, number, number, number][];
+  /** [file, offset, length, mode, alternate file or ''] */
+  readonly files: [string, number, number, number, string][];
   readonly done: Done[];
 }
 
@@ -87,16 +119,17 @@ export class StagingWriter {
   private idleTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Queues a new file `file` (created exclusively, permission bits `mode`) holding a copy of
-   * `data` (at most WRITER_FILE_LIMIT bytes); resolves once queued, `done` later.
+   * Queues a new file `file` (created exclusively, permission bits `mode`, missing parent
+   * directories made) holding a copy of `data` (at most WRITER_FILE_LIMIT bytes); when `file`
+   * cannot be written, `alternate` (if given) is tried instead. Resolves once queued, `done` later.
    */
-  async add(file: string, mode: number, data: Uint8Array, done: Done): Promise<void> {
+  async add(file: string, mode: number, data: Uint8Array, done: Done, alternate?: string): Promise<void> {
     if (data.byteLength > WRITER_FILE_LIMIT) throw new MutagenError('MUTAGEN_INTERNAL', 'file too large for the staging writer');
     for (;;) {
       const batch = this.current;
       if (batch !== undefined && batch.used + data.byteLength <= batch.buffer.byteLength) {
         new Uint8Array(batch.buffer, batch.used, data.byteLength).set(data);
-        batch.files.push([file, batch.used, data.byteLength, mode]);
+        batch.files.push([file, batch.used, data.byteLength, mode, alternate ?? '']);
         batch.done.push(done);
         batch.used += data.byteLength;
         if (batch.files.length >= BATCH_FILES || batch.used >= BATCH_BYTES) this.send();
@@ -136,7 +169,7 @@ export class StagingWriter {
       worker = this.start();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      for (const callback of batch.done) callback(failure);
+      for (const callback of batch.done) callback(failure, 'primary');
       throw error;
     }
     const id = this.nextId++;
@@ -166,8 +199,8 @@ export class StagingWriter {
     this.inFlight.delete(id);
     done.forEach((callback, index) => {
       const result = results[index];
-      if (result === undefined || typeof result === 'string') callback(new Error(result ?? 'no result from the staging writer'));
-      else callback({ ino: result[0], size: result[1], mtimeNs: result[2], mode: result[3] });
+      if (result === undefined || typeof result === 'string') callback(new Error(result ?? 'no result from the staging writer'), 'primary');
+      else callback({ ino: result[0], size: result[1], mtimeNs: result[2], mode: result[3] }, result[4] === 1 ? 'alternate' : 'primary');
     });
     this.settled();
   }
@@ -181,7 +214,7 @@ export class StagingWriter {
   private failAll(error: Error): void {
     const batches = [...this.inFlight.values()];
     this.inFlight.clear();
-    for (const done of batches) for (const callback of done) callback(error);
+    for (const done of batches) for (const callback of done) callback(error, 'primary');
     this.settled();
   }
 

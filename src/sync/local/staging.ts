@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -7,7 +7,7 @@ import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { createHasher, type Hasher } from './hasher.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
-import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
+import { stagingWriter, WRITER_FILE_LIMIT, type WriteResult, type WrittenName, type WrittenStat } from './staging-writer.js';
 
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
 const WRITE_BUFFER_SIZE = 64 * 1024;
@@ -27,6 +27,13 @@ const HELD_BUFFER_SIZE = WRITER_FILE_LIMIT;
 const LARGE_BUFFER_SIZE = 1024 * 1024;
 /** A committed file at least this large is journaled at once (a crash would cost its transfer). */
 const JOURNAL_NOW_SIZE = 1024 * 1024;
+/**
+ * Directory of the staging root where the writer thread stages small files under their own
+ * root-relative paths (see StagingStore.treePath); a flat name is `<12 hex>-<counter>`, never this.
+ */
+const TREE_NAME = 'tree';
+/** A relative path with an empty, `.` or `..` component or a NUL (pathComponents() rejects these too). */
+const INVALID_RELATIVE = /(?:^|\/)\.{0,2}(?:\/|$)|\0/u;
 
 /**
  * One file being received. Bytes are hashed as they are written; commit() records the file under
@@ -65,6 +72,12 @@ export interface StagingStoreOptions {
  * buffered write per 64 KiB of records, at once for files of 1 MiB and more, and at the end of
  * each stage phase). One owner (an endpoint) uses it sequentially; wipe()
  * after each transition removes everything.
+ *
+ * Small files the writer thread creates go to a mirror of their own paths under `tree/` instead
+ * (a flat name when that path is taken), so that a transition creating a whole new directory can
+ * move it into place with one rename once it has checked the staged copy (transition-tree.ts).
+ * Files there are not kept across processes: initialize() removes `tree/` with the other
+ * unlisted names, and they are transferred again.
  */
 export class StagingStore {
   private readonly options: StagingStoreOptions;
@@ -126,6 +139,39 @@ export class StagingStore {
     return this.index.get(indexKey(digestHex(digest), relative));
   }
 
+  /**
+   * Where `relative` is staged in the mirror tree (`relative` '' is the tree's root), or undefined
+   * for a path that is not a valid relative path.
+   */
+  treePath(relative: string): string | undefined {
+    if (relative === '') return path.join(this.options.root, TREE_NAME);
+    if (INVALID_RELATIVE.test(relative)) return undefined;
+    return path.sep === '/' ? `${this.options.root}/${TREE_NAME}/${relative}` : path.join(this.options.root, TREE_NAME, ...relative.split('/'));
+  }
+
+  /**
+   * The staged file for (path, digest), moved to its mirror-tree path first when it is elsewhere
+   * (a large file, a local copy, a file staged while that path was taken). `destination` is
+   * treePath(relative), which the caller knows. Undefined when none is staged or it cannot be
+   * moved there (that path is taken); throws for other failures.
+   */
+  gatherIntoTree(relative: string, digest: Uint8Array, destination: string): StagedFile | undefined {
+    const key = indexKey(digestHex(digest), relative);
+    const staged = this.index.get(key);
+    if (staged === undefined || relative === '') return undefined;
+    if (staged.file === destination) return staged;
+    mkdirSync(path.dirname(destination), { recursive: true, mode: 0o700 });
+    try {
+      renameNoReplace(staged.file, destination);
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST') return undefined;
+      throw error;
+    }
+    const moved = { file: destination, stat: staged.stat };
+    this.index.set(key, moved);
+    return moved;
+  }
+
   /** Forgets a staged file that was moved into place or found missing. */
   release(relative: string, digest: Uint8Array): void {
     this.index.delete(indexKey(digestHex(digest), relative));
@@ -156,6 +202,8 @@ export class StagingStore {
     const hasher = await createHasher(this.options.hash);
     const name = `${this.tag}-${(this.counter++).toString(36)}`;
     const file = path.join(this.options.root, name);
+    const tree = relative === '' ? undefined : this.treePath(relative);
+    const treeName = `${TREE_NAME}/${relative}`;
     const mode = this.options.fileMode ?? 0o600;
     // Sinks are used one after the other: they share their buffers instead of allocating them
     // per file (which costs garbage collection with many small files).
@@ -182,10 +230,13 @@ export class StagingStore {
       try {
         // Recorded once written; a file that could not be written is simply not staged (the
         // transition reports it missing and the next cycle retries, §5.7).
-        await stagingWriter.add(file, mode, data, (result) => {
+        const done = (result: WriteResult, used: WrittenName): void => {
           if (result instanceof Error) return;
-          void this.record(relative, name, digest, result).catch(() => undefined);
-        });
+          const primary = tree !== undefined && used === 'primary';
+          void this.record(relative, primary ? treeName : name, primary ? tree : file, digest, result).catch(() => undefined);
+        };
+        if (tree === undefined) await stagingWriter.add(file, mode, data, done);
+        else await stagingWriter.add(tree, mode, data, done, file);
         return true;
       } catch {
         return false; // no writer thread (it could not start): the sink writes the file itself
@@ -193,7 +244,7 @@ export class StagingStore {
     };
     return new FileSink({
       file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release,
-      record: (digest, stat) => this.record(relative, name, digest, stat),
+      record: (digest, stat) => this.record(relative, name, file, digest, stat),
     });
   }
 
@@ -219,16 +270,24 @@ export class StagingStore {
     return this.rootReady;
   }
 
-  private async record(relative: string, name: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
+  /** `file` is the root joined with `name` (what the journal holds). */
+  private async record(relative: string, name: string, file: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
     const hex = digestHex(digest);
     const key = indexKey(hex, relative);
     const previous = this.index.get(key);
     this.journal.append({ name, digestHex: hex, path: relative }, stat.size >= JOURNAL_NOW_SIZE);
-    this.index.set(key, { file: path.join(this.options.root, name), stat });
+    this.index.set(key, { file, stat });
     if (previous !== undefined) await unlink(previous.file).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
   }
+}
+
+/** Moves `source` to `destination` unless something is there (EEXIST). */
+function renameNoReplace(source: string, destination: string): void {
+  // Both are in the staging root, which only this store writes: check-then-rename is enough.
+  if (lstatSync(destination, { throwIfNoEntry: false }) !== undefined) throw Object.assign(new Error(`${destination} exists`), { code: 'EEXIST' });
+  renameSync(source, destination);
 }
 
 function indexKey(hex: string, relative: string): string {
