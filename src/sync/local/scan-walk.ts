@@ -5,6 +5,7 @@ import { MutagenError, errnoCode, errorMessage } from '../../base/errors.js';
 import type { SymlinkMode } from '../../model/configuration.js';
 import { joinPath, type Entry } from '../../model/entry.js';
 import type { Ignorer } from '../ignore/ignorer.js';
+import { POOLED_FILE_LIMIT, type HashPool, type PooledAlgorithm } from './hash-pool.js';
 import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yielder } from './hasher.js';
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
 import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind } from './scan-listing.js';
@@ -27,6 +28,11 @@ export interface WalkSettings {
   readonly maxEntryCount: number;
   readonly cache: ScanCache;
   readonly newHasher: () => Hasher;
+  /**
+   * Threads that hash small files while the walk goes on (sync-semantics §2.5 unchanged: the same
+   * reads and checks), with the algorithm they use; the first files of a scan are hashed here.
+   */
+  readonly pool?: { readonly hashes: HashPool; readonly algorithm: PooledAlgorithm };
   /**
    * Accelerated scan: the previous scan's cache, updated in place once the walk completes (never
    * when it throws), and the dirty directories (every other baseline subtree is reused as is).
@@ -112,6 +118,18 @@ class OpenFailure {
 type MaybePromise<T> = T | Promise<T>;
 type MaybePending = Promise<void> | undefined;
 
+/**
+ * A child's entry that the walk need not wait for (a file hashed in the pool): its directory
+ * keeps the name's place and fills it in before the directory's entry is complete.
+ */
+class Deferred<T> {
+  constructor(readonly promise: Promise<T>) {}
+}
+
+/** Files a scan hashes on the loop before it hands files to the pool (a small rescan never waits for a thread). */
+const INLINE_HASHES = 64;
+const PLACEHOLDER: Entry = { kind: 'untracked' };
+
 function openFailureAsProblem(result: Entry | OpenFailure | undefined): Entry | undefined {
   return result instanceof OpenFailure ? problematic(`unable to open file: ${errorMessage(result.error)}`) : result;
 }
@@ -148,6 +166,11 @@ export class TreeWalker implements Yielder {
   private readonly counts: WeakMap<Entry, SubtreeCounts>;
   private deadline = performance.now() + SLICE_MS;
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_SIZE);
+  /** Files hashed so far (on the loop or handed to the pool). */
+  private hashes = 0;
+  /** Entries of full-scan directories still being hashed in the pool (see directory()). */
+  private readonly pooled: Promise<void>[] = [];
+  private pooledCount = 0;
 
   constructor(private readonly settings: WalkSettings) {
     this.counts = settings.subtreeCounts ?? new WeakMap();
@@ -187,6 +210,7 @@ export class TreeWalker implements Yielder {
     const base = baseline?.kind === 'directory' ? baseline : undefined;
     const root: DirectoryScan = { path: '', absolute: this.settings.root, mask: false, counting: true, baseline: base };
     const content = await this.directory(root);
+    await Promise.all(this.pooled);
     if (content?.kind === 'directory') {
       this.directories++;
       this.countEntry(true);
@@ -198,7 +222,8 @@ export class TreeWalker implements Yielder {
   }
 
   async scanRootFile(stat: BigIntStats): Promise<Entry | undefined> {
-    const result = await this.file('', this.settings.root, stat, true);
+    const pending = this.file('', this.settings.root, stat, true);
+    const result = await (pending instanceof Deferred ? pending.promise : pending);
     if (result instanceof OpenFailure) {
       throw new MutagenError('MUTAGEN_SCAN', `unable to open synchronization root: ${errorMessage(result.error)}`, { cause: result.error });
     }
@@ -219,6 +244,10 @@ export class TreeWalker implements Yielder {
     if (listing === undefined) return undefined;
     if ('problem' in listing) return problematic(listing.problem);
     const contents = new Map<string, Entry>();
+    // A full scan's new directory is complete once the whole walk is (scanRoot awaits every pooled
+    // hash); one compared with a baseline needs its entries now.
+    const local = scan.baseline !== undefined;
+    const deferred = local ? [] : this.pooled;
     for (const raw of listing.invalid) {
       if (raw.toString('utf8').startsWith(TEMPORARY_PREFIX)) continue;
       contents.set(substituteName(raw), scan.mask ? UNTRACKED : problematic('non-UTF-8 filename'));
@@ -226,16 +255,18 @@ export class TreeWalker implements Yielder {
     try {
       if (listing.dirents !== undefined) {
         for (const dirent of listing.dirents) {
-          const pending = this.addChild(scan, contents, dirent.name, direntKind(dirent));
+          const pending = this.addChild(scan, contents, dirent.name, direntKind(dirent), deferred);
           if (pending !== undefined) await pending;
         }
       } else {
         for (const name of listing.names ?? []) {
-          const pending = this.addChild(scan, contents, name, 'unknown');
+          const pending = this.addChild(scan, contents, name, 'unknown', deferred);
           if (pending !== undefined) await pending;
         }
       }
+      if (local) await Promise.all(deferred);
     } catch (error) {
+      if (local) await Promise.allSettled(deferred);
       if (error instanceof UnreadableContents) {
         if (scan.baseline !== undefined) this.forgetReplaced(scan.path, scan.baseline, new Map());
         return problematic(`unable to read directory contents: ${errorMessage(error.cause)}`);
@@ -270,15 +301,27 @@ export class TreeWalker implements Yielder {
     }
   }
 
-  /** Records one listed name (skipping temporary names). Resolves at once unless work is pending. */
-  private addChild(scan: DirectoryScan, contents: Map<string, Entry>, diskName: string, kind: ChildKind): MaybePending {
+  /**
+   * Records one listed name (skipping temporary names). Resolves at once unless work is pending;
+   * an entry computed in the pool is added to `deferred` instead (its place in `contents` kept).
+   */
+  private addChild(scan: DirectoryScan, contents: Map<string, Entry>, diskName: string, kind: ChildKind, deferred: Promise<void>[]): MaybePending {
     if (diskName.startsWith(TEMPORARY_PREFIX)) return undefined;
     const name = this.settings.decomposesUnicode ? diskName.normalize('NFC') : diskName;
     const record = (entry: Entry | undefined): void => {
       if (entry !== undefined) contents.set(name, entry);
+      else contents.delete(name);
     };
-    if (this.due()) return this.pause().then(() => this.addChild(scan, contents, diskName, kind));
+    if (this.due()) return this.pause().then(() => this.addChild(scan, contents, diskName, kind, deferred));
     const pending = this.child(scan, name, `${scan.absolute}/${diskName}`, kind);
+    if (pending instanceof Deferred) {
+      contents.set(name, PLACEHOLDER);
+      const settled = pending.promise.then(record);
+      // Awaited with the directory; never an unhandled rejection meanwhile.
+      settled.catch(() => undefined);
+      deferred.push(settled);
+      return undefined;
+    }
     if (pending instanceof Promise) return pending.then(record);
     record(pending);
     return undefined;
@@ -298,7 +341,7 @@ export class TreeWalker implements Yielder {
    * Steps 4–7 of §2.3 for one named child, typed from the listing when possible (ignored and
    * special entries then cost no lstat). Undefined when it vanished.
    */
-  private child(parent: DirectoryScan, name: string, absolute: string, listed: ChildKind): MaybePromise<Entry | undefined> {
+  private child(parent: DirectoryScan, name: string, absolute: string, listed: ChildKind): MaybePromise<Entry | undefined> | Deferred<Entry | undefined> {
     let kind = listed;
     let stat: BigIntStats | undefined;
     if (kind === 'unknown') {
@@ -318,6 +361,7 @@ export class TreeWalker implements Yielder {
     if (statKind(stat) !== kind) return listed === 'unknown' ? undefined : this.child(parent, name, absolute, 'unknown');
     if (kind === 'directory') return this.subdirectory(parent, { name, path, absolute, mask, counting }, stat);
     const pending = this.file(path, absolute, stat, counting);
+    if (pending instanceof Deferred) return new Deferred(pending.promise.then(openFailureAsProblem));
     return pending instanceof Promise ? pending.then(openFailureAsProblem) : openFailureAsProblem(pending);
   }
 
@@ -350,11 +394,13 @@ export class TreeWalker implements Yielder {
       return baseline;
     }
     const before = this.statistics();
+    const pooledBefore = this.pooledCount;
     const entry = await this.directory({ path: child.path, absolute: child.absolute, mask: child.mask, counting: child.counting, baseline });
     if (entry?.kind === 'directory') {
       this.directories++;
       this.countEntry(child.counting);
-      if (child.counting) this.counts.set(entry, difference(this.statistics(), before));
+      // Files still hashing in the pool are counted when they finish: no memo then (summed later if needed).
+      if (child.counting && this.pooledCount === pooledBefore) this.counts.set(entry, difference(this.statistics(), before));
     }
     return entry;
   }
@@ -439,7 +485,7 @@ export class TreeWalker implements Yielder {
   }
 
   /** §2.5 for one regular file: reuse the cached digest when the stat matches, else hash. */
-  private file(path: string, absolute: string, stat: BigIntStats, counting: boolean): MaybePromise<Entry | OpenFailure | undefined> {
+  private file(path: string, absolute: string, stat: BigIntStats, counting: boolean): MaybePromise<Entry | OpenFailure | undefined> | Deferred<Entry | OpenFailure | undefined> {
     const mode = Number(stat.mode);
     const executable = this.settings.trackExecutability && (mode & 0o111) !== 0;
     const fromBaseline = this.settings.baseline?.cache.get(path);
@@ -451,7 +497,9 @@ export class TreeWalker implements Yielder {
       return { kind: 'file', digest: cached.digest, executable };
     }
     const size = Number(stat.size);
-    const result = hashPath(absolute, size, this.settings.newHasher(), this.buffer, this);
+    const pool = this.settings.pool;
+    const pooled = pool !== undefined && size < POOLED_FILE_LIMIT && path !== '' && this.hashes++ >= INLINE_HASHES;
+    if (pooled) this.pooledCount++;
     const finish = (outcome: PathHashResult): Entry | OpenFailure | undefined => {
       switch (outcome.kind) {
         case 'vanished':
@@ -468,6 +516,8 @@ export class TreeWalker implements Yielder {
           return { kind: 'file', digest: outcome.digest, executable };
       }
     };
+    if (pooled) return new Deferred(pool.hashes.hash(absolute, size, pool.algorithm).then(finish));
+    const result = hashPath(absolute, size, this.settings.newHasher(), this.buffer, this);
     return result instanceof Promise ? result.then(finish) : finish(result);
   }
 

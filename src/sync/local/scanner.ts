@@ -4,6 +4,7 @@ import { MutagenError, errorMessage } from '../../base/errors.js';
 import type { HashAlgorithm, PermissionsMode, ProbeMode, SymlinkMode } from '../../model/configuration.js';
 import type { Entry, Snapshot } from '../../model/entry.js';
 import type { Ignorer } from '../ignore/ignorer.js';
+import { hashPool } from './hash-pool.js';
 import { createHasherFactory } from './hasher.js';
 import { probeBehavior, type FilesystemBehavior } from './probe.js';
 import type { CacheEntry, ScanCache } from './scan-cache.js';
@@ -155,6 +156,7 @@ export async function scan(options: ScanOptions): Promise<ScanOutput> {
     maxEntryCount: options.maxEntryCount,
     cache: options.cache,
     newHasher: await createHasherFactory(options.hash),
+    ...(options.hash === 'xxh128' ? {} : { pool: { hashes: hashPool, algorithm: options.hash } }),
     baseline: baseline === undefined ? undefined
       : { cache: baseline.cache, dirty: baseline.recheckPaths === 'all' ? 'all' : dirtySet(baseline.recheckPaths) },
     subtreeCounts: options.subtreeCounts,

@@ -14,8 +14,8 @@ export type WrittenName = 'primary' | 'alternate';
 /** Files up to this size are handed to the writer thread (the rest are written on the loop). */
 export const WRITER_FILE_LIMIT = 256 * 1024;
 /** A batch is sent once it holds this many bytes or files. */
-const BATCH_BYTES = 512 * 1024;
-const BATCH_FILES = 32;
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_FILES = 128;
 /** Batches the thread may hold at once (back-pressure beyond: about 2 MiB queued). */
 const MAX_BATCHES_IN_FLIGHT = 4;
 /** The thread exits after this long without work; the next file starts another. */
@@ -96,14 +96,50 @@ interface Batch {
   readonly done: Done[];
 }
 
+/** Threads files are spread over, by parent directory (creations in one directory serialize in the kernel). */
+const LANES = 2;
+
 /**
- * Writes small new files in a worker thread, in batches, so that the event loop only copies
+ * Writes small new files in worker threads, in batches, so that the event loop only copies
  * their bytes: creating a file costs tens of microseconds of kernel time, which then overlaps
- * with receiving, reading and hashing the next ones (sync-semantics §6.5 staging; one thread per
- * process, shared by every staging store, started on first use and ended when idle). Each file's
- * `done` is called once it is written or failed; drain() waits for all of them.
+ * with receiving, reading and hashing the next ones (sync-semantics §6.5 staging; LANES threads
+ * per process, shared by every staging store, each started on first use and ended when idle).
+ * Files of one directory always go to the same thread, in order. Each file's `done` is called
+ * once it is written or failed; drain() waits for all of them.
  */
 export class StagingWriter {
+  private readonly lanes: WriterLane[] = Array.from({ length: LANES }, () => new WriterLane());
+
+  /**
+   * Queues a new file `file` (created exclusively, permission bits `mode`, missing parent
+   * directories made) holding a copy of `data` (at most WRITER_FILE_LIMIT bytes); when `file`
+   * cannot be written, `alternate` (if given) is tried instead. Resolves once queued, `done` later.
+   */
+  async add(file: string, mode: number, data: Uint8Array, done: Done, alternate?: string): Promise<void> {
+    const lane = this.lanes[directoryHash(file) % this.lanes.length] as WriterLane;
+    await lane.add(file, mode, data, done, alternate);
+  }
+
+  /** Sends what is queued and resolves when every file queued so far is written or failed. */
+  async drain(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.drain()));
+  }
+
+  /** Ends the threads; files in flight fail. */
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.close()));
+  }
+}
+
+/** A hash of the parent directory part of `file` (FNV-1a over its UTF-16 code units). */
+function directoryHash(file: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0, end = file.lastIndexOf('/'); i < end; i++) hash = Math.imul(hash ^ file.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** One writer thread and its batches. */
+class WriterLane {
   private worker: Worker | undefined;
   private current: Batch | undefined;
   private readonly inFlight = new Map<number, Done[]>();
@@ -118,11 +154,6 @@ export class StagingWriter {
   private drainWaiters: (() => void)[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
 
-  /**
-   * Queues a new file `file` (created exclusively, permission bits `mode`, missing parent
-   * directories made) holding a copy of `data` (at most WRITER_FILE_LIMIT bytes); when `file`
-   * cannot be written, `alternate` (if given) is tried instead. Resolves once queued, `done` later.
-   */
   async add(file: string, mode: number, data: Uint8Array, done: Done, alternate?: string): Promise<void> {
     if (data.byteLength > WRITER_FILE_LIMIT) throw new MutagenError('MUTAGEN_INTERNAL', 'file too large for the staging writer');
     for (;;) {
@@ -141,7 +172,6 @@ export class StagingWriter {
     }
   }
 
-  /** Sends what is queued and resolves when every file queued so far is written or failed. */
   async drain(): Promise<void> {
     try {
       this.send();
@@ -151,7 +181,6 @@ export class StagingWriter {
     while (this.inFlight.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Ends the thread; files in flight fail. */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;

@@ -1,0 +1,228 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { MutagenError } from '../../base/errors.js';
+import type { PathHashResult } from './hasher.js';
+
+/** Algorithms the threads hash with (node:crypto); xxh128 (hash-wasm) stays on the loop. */
+export type PooledAlgorithm = 'sha1' | 'sha256';
+
+/** Files below this size may go to the pool (larger ones are hashed on the loop, read ahead and interruptible). */
+export const POOLED_FILE_LIMIT = 4 * 1024 * 1024;
+/** A batch is sent once it holds this many files, else at the next turn of the event loop. */
+const BATCH_FILES = 64;
+/** Threads end after this long without work (a scan is a burst; the next one starts them again). */
+const IDLE_EXIT_MS = 2_000;
+
+/**
+ * The hashing thread (a classic script: `eval` workers cannot import). For each file of a batch,
+ * exactly what hasher.ts hashPath() does for a file that fits its first reads: open without
+ * following links and without blocking, read until end of file (a short read at or past the
+ * expected size ends it), fstat, compare sizes, close. Results, in order:
+ * ['hashed', digest, bytesRead] | ['vanished'] | ['open-failed', code, message] | ['problem', text].
+ */
+const WORKER_SOURCE = `
+'use strict';
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const { parentPort } = require('node:worker_threads');
+const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK || 0);
+const buffer = Buffer.allocUnsafe(256 * 1024);
+function hashOne(file, expected, algorithm) {
+  let fd;
+  try {
+    fd = fs.openSync(file, FLAGS);
+  } catch (error) {
+    return error.code === 'ENOENT' ? ['vanished'] : ['open-failed', String(error.code || ''), String(error.message)];
+  }
+  try {
+    const hash = crypto.createHash(algorithm);
+    let total = 0;
+    for (;;) {
+      let count;
+      try {
+        count = fs.readSync(fd, buffer, 0, buffer.length, null);
+      } catch (error) {
+        return ['problem', 'unable to hash file contents: ' + error.message];
+      }
+      if (count > 0) hash.update(buffer.subarray(0, count));
+      total += count;
+      if (count === 0 || (count < buffer.length && total >= expected)) break;
+    }
+    let size;
+    try {
+      size = fs.fstatSync(fd).size;
+    } catch (error) {
+      return ['problem', 'unable to hash file contents: ' + error.message];
+    }
+    if (total !== size) return ['problem', 'hashed size mismatch: ' + total + ' != ' + size];
+    if (total !== expected) return ['problem', 'hashed size mismatch: ' + total + ' != ' + expected];
+    return ['hashed', hash.digest(), total];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+parentPort.on('message', ({ id, files }) => {
+  const results = [];
+  for (const [file, expected, algorithm] of files) {
+    try {
+      results.push(hashOne(file, expected, algorithm));
+    } catch (error) {
+      results.push(['problem', 'unable to hash file contents: ' + (error instanceof Error ? error.message : String(error))]);
+    }
+  }
+  parentPort.postMessage({ id, results });
+});
+`;
+
+type WireResult =
+  | readonly ['hashed', Uint8Array, number]
+  | readonly ['vanished']
+  | readonly ['open-failed', string, string]
+  | readonly ['problem', string];
+
+interface Request {
+  readonly resolve: (result: PathHashResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Lane {
+  readonly worker: Worker;
+  readonly inFlight: Map<number, Request[]>;
+  files: number;
+}
+
+/**
+ * Hashes small files in worker threads while the scan walks on (sync-semantics §2.5: the same
+ * reads and checks as on the loop, so the same result). The scanner hands over files once it has
+ * hashed a few on the loop itself, so a rescan after a small change never waits for a thread to
+ * start. Threads are started on demand, at most one per core beside the loop's (at least one,
+ * at most two), and end when idle. A thread that dies fails its files with MUTAGEN_SCAN_RETRY:
+ * the scan is retried, it never records a file it could not hash.
+ */
+export class HashPool {
+  private readonly lanes: Lane[] = [];
+  private queue: [string, number, PooledAlgorithm][] = [];
+  private queued: Request[] = [];
+  private flushScheduled = false;
+  private nextId = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly size: number) {}
+
+  /** Hashes the regular file at `absolute` (lstat said `expectedSize` bytes). */
+  async hash(absolute: string, expectedSize: number, algorithm: PooledAlgorithm): Promise<PathHashResult> {
+    return new Promise<PathHashResult>((resolve, reject) => {
+      this.queue.push([absolute, expectedSize, algorithm]);
+      this.queued.push({ resolve, reject });
+      if (this.queue.length >= BATCH_FILES) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Ends the threads; files in flight fail. */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const lanes = this.lanes.splice(0);
+    await Promise.all(lanes.map(async (lane) => {
+      this.fail(lane, new MutagenError('MUTAGEN_SCAN_RETRY', 'hashing threads closed'));
+      await lane.worker.terminate();
+    }));
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) return;
+    const files = this.queue;
+    const requests = this.queued;
+    this.queue = [];
+    this.queued = [];
+    let lane: Lane;
+    try {
+      lane = this.pick();
+    } catch (error) {
+      const failure = new MutagenError('MUTAGEN_SCAN_RETRY', `unable to start a hashing thread: ${error instanceof Error ? error.message : String(error)}`);
+      for (const request of requests) request.reject(failure);
+      return;
+    }
+    const id = this.nextId++;
+    lane.inFlight.set(id, requests);
+    lane.files += files.length;
+    lane.worker.postMessage({ id, files });
+  }
+
+  /** The lane with the fewest files in flight, starting another while below the pool size. */
+  private pick(): Lane {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    let best: Lane | undefined;
+    for (const lane of this.lanes) if (best === undefined || lane.files < best.files) best = lane;
+    if (best !== undefined && (best.files === 0 || this.lanes.length >= this.size)) return best;
+    return this.start();
+  }
+
+  private start(): Lane {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+    worker.unref();
+    const lane: Lane = { worker, inFlight: new Map(), files: 0 };
+    worker.on('message', (message: { id: number; results: WireResult[] }) => this.onResults(lane, message.id, message.results));
+    worker.on('error', (error) => this.lost(lane, error));
+    worker.on('exit', (code) => this.lost(lane, new Error(`hashing thread exited with code ${code}`)));
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private onResults(lane: Lane, id: number, results: readonly WireResult[]): void {
+    const requests = lane.inFlight.get(id);
+    if (requests === undefined) return;
+    lane.inFlight.delete(id);
+    lane.files -= requests.length;
+    requests.forEach((request, index) => {
+      const result = results[index];
+      if (result === undefined) request.reject(new MutagenError('MUTAGEN_SCAN_RETRY', 'no result from a hashing thread'));
+      else request.resolve(fromWire(result));
+    });
+    this.idleCheck();
+  }
+
+  private lost(lane: Lane, error: Error): void {
+    const index = this.lanes.indexOf(lane);
+    if (index < 0) return;
+    this.lanes.splice(index, 1);
+    this.fail(lane, new MutagenError('MUTAGEN_SCAN_RETRY', `hashing thread failed: ${error.message}`, { cause: error }));
+    this.idleCheck();
+  }
+
+  private fail(lane: Lane, error: Error): void {
+    for (const requests of lane.inFlight.values()) for (const request of requests) request.reject(error);
+    lane.inFlight.clear();
+    lane.files = 0;
+  }
+
+  private idleCheck(): void {
+    if (this.queue.length > 0 || this.lanes.some((lane) => lane.inFlight.size > 0)) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.close(), IDLE_EXIT_MS);
+    this.idleTimer.unref();
+  }
+}
+
+function fromWire(result: WireResult): PathHashResult {
+  switch (result[0]) {
+    case 'hashed':
+      return { kind: 'hashed', digest: new Uint8Array(result[1]), bytesRead: result[2] };
+    case 'vanished':
+      return { kind: 'vanished' };
+    case 'open-failed':
+      return { kind: 'open-failed', error: Object.assign(new Error(result[2]), result[1] === '' ? {} : { code: result[1] }) };
+    case 'problem':
+      return { kind: 'problem', problem: result[1] };
+  }
+}
+
+/** The process's pool: one thread per core beside the event loop's, one to two. */
+export const hashPool = new HashPool(Math.max(1, Math.min(2, availableParallelism())));
