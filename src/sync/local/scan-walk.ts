@@ -8,7 +8,10 @@ import type { Ignorer } from '../ignore/ignorer.js';
 import { POOLED_FILE_LIMIT, type HashPool, type PooledAlgorithm } from './hash-pool.js';
 import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yielder } from './hasher.js';
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
-import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind } from './scan-listing.js';
+import { difference, internDirectory, NO_COUNTS, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
+import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind, type Listing } from './scan-listing.js';
+
+export type { SubtreeCounts } from './scan-entries.js';
 import { readSymbolicLink } from './symlink.js';
 
 /** Longest stretch of synchronous work before yielding to the event loop. */
@@ -16,7 +19,6 @@ const SLICE_MS = 8;
 const UNTRACKED: Entry = { kind: 'untracked' };
 const IS_LINUX = process.platform === 'linux';
 
-type DirectoryLike = Extract<Entry, { contents: ReadonlyMap<string, Entry> }>;
 
 export interface WalkSettings {
   readonly root: string;
@@ -41,62 +43,6 @@ export interface WalkSettings {
   /** Counts of reused subtrees, memoised by entry identity across scans (see SubtreeCounts). */
   readonly subtreeCounts: WeakMap<Entry, SubtreeCounts> | undefined;
   readonly signal: AbortSignal | undefined;
-}
-
-/**
- * What one counting directory subtree adds to count(snapshot), the directory itself included. A
- * pure function of the entry (a file's size follows from its digest), so it is memoised by
- * identity: reusing an unchanged subtree then costs O(1) instead of a walk.
- */
-export interface SubtreeCounts {
-  readonly directories: number;
-  readonly files: number;
-  readonly symbolicLinks: number;
-  readonly totalFileSize: number;
-}
-
-const NO_COUNTS: SubtreeCounts = { directories: 0, files: 0, symbolicLinks: 0, totalFileSize: 0 };
-
-function difference(after: SubtreeCounts, before: SubtreeCounts): SubtreeCounts {
-  return {
-    directories: after.directories - before.directories,
-    files: after.files - before.files,
-    symbolicLinks: after.symbolicLinks - before.symbolicLinks,
-    totalFileSize: after.totalFileSize - before.totalFileSize,
-  };
-}
-
-/** Same leaf (files, links, problems): the baseline's object can stand for the new one. */
-function sameLeaf(a: Entry, b: Entry): boolean {
-  switch (a.kind) {
-    case 'file':
-      return b.kind === 'file' && a.executable === b.executable && Buffer.compare(a.digest, b.digest) === 0;
-    case 'symlink':
-      return b.kind === 'symlink' && a.target === b.target;
-    case 'problematic':
-      return b.kind === 'problematic' && a.problem === b.problem;
-    case 'untracked':
-      return b.kind === 'untracked';
-    case 'directory':
-    case 'phantom-directory':
-      return false;
-  }
-}
-
-/**
- * A re-listed directory, sharing the baseline's objects where nothing changed: unchanged leaves
- * become the baseline's, and an unchanged directory is the baseline directory itself. Later
- * stages (reconcile, problem lists, archive packing) skip shared subtrees by identity.
- */
-function internDirectory(kind: DirectoryLike['kind'], baseline: DirectoryLike, contents: Map<string, Entry>): DirectoryLike {
-  let same = contents.size === baseline.contents.size;
-  for (const [name, entry] of contents) {
-    const old = baseline.contents.get(name);
-    if (old === entry) continue;
-    if (old !== undefined && sameLeaf(old, entry)) contents.set(name, old);
-    else same = false;
-  }
-  return same && baseline.kind === kind ? baseline : { kind, contents };
 }
 
 function problematic(problem: string): Entry {
@@ -253,17 +199,7 @@ export class TreeWalker implements Yielder {
       contents.set(substituteName(raw), scan.mask ? UNTRACKED : problematic('non-UTF-8 filename'));
     }
     try {
-      if (listing.dirents !== undefined) {
-        for (const dirent of listing.dirents) {
-          const pending = this.addChild(scan, contents, dirent.name, direntKind(dirent), deferred);
-          if (pending !== undefined) await pending;
-        }
-      } else {
-        for (const name of listing.names ?? []) {
-          const pending = this.addChild(scan, contents, name, 'unknown', deferred);
-          if (pending !== undefined) await pending;
-        }
-      }
+      await this.addListed(scan, listing, contents, deferred);
       if (local) await Promise.all(deferred);
     } catch (error) {
       if (local) await Promise.allSettled(deferred);
@@ -276,6 +212,21 @@ export class TreeWalker implements Yielder {
     if (scan.baseline === undefined) return scan.mask ? { kind: 'phantom-directory', contents } : { kind: 'directory', contents };
     this.forgetReplaced(scan.path, scan.baseline, contents);
     return internDirectory(scan.mask ? 'phantom-directory' : 'directory', scan.baseline, contents);
+  }
+
+  /** Adds every listed child, in listing order (pooled files keep their place, see addChild). */
+  private async addListed(scan: DirectoryScan, listing: Listing, contents: Map<string, Entry>, deferred: Promise<void>[]): Promise<void> {
+    if (listing.dirents !== undefined) {
+      for (const dirent of listing.dirents) {
+        const pending = this.addChild(scan, contents, dirent.name, direntKind(dirent), deferred);
+        if (pending !== undefined) await pending;
+      }
+      return;
+    }
+    for (const name of listing.names ?? []) {
+      const pending = this.addChild(scan, contents, name, 'unknown', deferred);
+      if (pending !== undefined) await pending;
+    }
   }
 
   /**

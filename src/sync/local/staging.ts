@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { createHasher, type Hasher } from './hasher.js';
-import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
+import { isMirrorablePath, JOURNAL_NAME, StagingJournal, TREE_NAME } from './staging-journal.js';
 import { stagingWriter, WRITER_FILE_LIMIT, type WriteResult, type WrittenName, type WrittenStat } from './staging-writer.js';
 
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
@@ -27,13 +27,6 @@ const HELD_BUFFER_SIZE = WRITER_FILE_LIMIT;
 const LARGE_BUFFER_SIZE = 1024 * 1024;
 /** A committed file at least this large is journaled at once (a crash would cost its transfer). */
 const JOURNAL_NOW_SIZE = 1024 * 1024;
-/**
- * Directory of the staging root where the writer thread stages small files under their own
- * root-relative paths (see StagingStore.treePath); a flat name is `<12 hex>-<counter>`, never this.
- */
-const TREE_NAME = 'tree';
-/** A relative path with an empty, `.` or `..` component or a NUL (pathComponents() rejects these too). */
-const INVALID_RELATIVE = /(?:^|\/)\.{0,2}(?:\/|$)|\0/u;
 
 /**
  * One file being received. Bytes are hashed as they are written; commit() records the file under
@@ -76,8 +69,7 @@ export interface StagingStoreOptions {
  * Small files the writer thread creates go to a mirror of their own paths under `tree/` instead
  * (a flat name when that path is taken), so that a transition creating a whole new directory can
  * move it into place with one rename once it has checked the staged copy (transition-tree.ts).
- * Files there are not kept across processes: initialize() removes `tree/` with the other
- * unlisted names, and they are transferred again.
+ * They are journaled like the others (a later process keeps those the journal lists).
  */
 export class StagingStore {
   private readonly options: StagingStoreOptions;
@@ -110,7 +102,9 @@ export class StagingStore {
     if (this.loaded) return;
     const records = StagingJournal.read(path.join(this.options.root, JOURNAL_NAME));
     const names = new Set(await readdir(this.options.root));
-    const kept = new Set<string>([JOURNAL_NAME]);
+    // Files of the mirror tree are named by their path below the root (`tree/a/b`), like records.
+    if (names.has(TREE_NAME)) for (const name of treeFiles(this.options.root)) names.add(name);
+    const kept = new Set<string>([JOURNAL_NAME, TREE_NAME]);
     for (const record of records) {
       if (!names.has(record.name)) continue;
       const key = indexKey(record.digestHex, record.path);
@@ -145,7 +139,7 @@ export class StagingStore {
    */
   treePath(relative: string): string | undefined {
     if (relative === '') return path.join(this.options.root, TREE_NAME);
-    if (INVALID_RELATIVE.test(relative)) return undefined;
+    if (!isMirrorablePath(relative)) return undefined;
     return path.sep === '/' ? `${this.options.root}/${TREE_NAME}/${relative}` : path.join(this.options.root, TREE_NAME, ...relative.split('/'));
   }
 
@@ -281,6 +275,16 @@ export class StagingStore {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
   }
+}
+
+/** Every non-directory below `root`/tree, as `tree/<relative path>` (what records name them). */
+function treeFiles(root: string): string[] {
+  const names: string[] = [];
+  for (const dirent of readdirSync(path.join(root, TREE_NAME), { recursive: true, withFileTypes: true })) {
+    if (dirent.isDirectory()) continue;
+    names.push(path.relative(root, path.join(dirent.parentPath, dirent.name)));
+  }
+  return names;
 }
 
 /** Moves `source` to `destination` unless something is there (EEXIST). */

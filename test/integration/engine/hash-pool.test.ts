@@ -1,0 +1,103 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { errnoCode, MutagenError } from '../../../src/base/errors.js';
+import { HashPool } from '../../../src/sync/local/hash-pool.js';
+import { createHasherFactory, hashPath, type PathHashResult } from '../../../src/sync/local/hasher.js';
+import { useTempDirectories } from '../../helpers/temp.js';
+import { digestAt, scanTree, sha1 } from './scan-helpers.js';
+
+const temp = useTempDirectories();
+const pool = new HashPool(2);
+
+afterAll(async () => {
+  await pool.close();
+});
+
+/** What the scanner's own hashPath() says of a file, for comparison. */
+async function onLoop(file: string, expectedSize: number): Promise<PathHashResult> {
+  const hasher = (await createHasherFactory('sha1'))();
+  const yielder = { due: () => false, pause: async () => Promise.resolve() };
+  return hashPath(file, expectedSize, hasher, Buffer.alloc(256 * 1024), yielder);
+}
+
+/** A result with the error of an open failure reduced to its code and message. */
+function comparable(result: PathHashResult): unknown {
+  if (result.kind === 'hashed') return { ...result, digest: Buffer.from(result.digest).toString('hex') };
+  if (result.kind !== 'open-failed') return result;
+  return { kind: result.kind, code: errnoCode(result.error), message: result.error instanceof Error ? result.error.message : String(result.error) };
+}
+
+describe('HashPool (sync-semantics §2.5 in worker threads)', () => {
+  it('gives exactly what hashing on the loop gives: digests, vanished files, open failures, size mismatches', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    const cases: [string, number][] = [];
+    for (const size of [0, 1, 4096, 256 * 1024, 256 * 1024 + 1, 1024 * 1024 + 7]) {
+      const file = path.join(base, `f${size}`);
+      await writeFile(file, Buffer.alloc(size, size % 251));
+      cases.push([file, size]);
+    }
+    await symlink('f1', path.join(base, 'link'));
+    await mkdir(path.join(base, 'directory'));
+    cases.push(
+      [path.join(base, 'missing'), 3], // vanished
+      [path.join(base, 'link'), 2], // O_NOFOLLOW: an open failure (ELOOP)
+      [path.join(base, 'directory'), 0], // read fails (EISDIR): a problem
+      [path.join(base, 'f4096'), 4000], // lstat said otherwise: a size mismatch
+      [path.join(base, 'f1'), 5],
+    );
+    const pooled = await Promise.all(cases.map(async ([file, size]) => pool.hash(file, size, 'sha1')));
+    const direct = await Promise.all(cases.map(async ([file, size]) => onLoop(file, size)));
+    expect(pooled.map(comparable)).toEqual(direct.map(comparable));
+    expect(pooled.map((result) => result.kind)).toEqual([
+      'hashed', 'hashed', 'hashed', 'hashed', 'hashed', 'hashed', 'vanished', 'open-failed', 'problem', 'problem', 'problem',
+    ]);
+    const sha256 = await pool.hash(path.join(base, 'f1'), 1, 'sha256');
+    expect(sha256.kind === 'hashed' ? sha256.digest.length : 0).toBe(32);
+  });
+
+  it('fails files in flight with MUTAGEN_SCAN_RETRY when its threads end, and starts again afterwards', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    const file = path.join(base, 'file');
+    await writeFile(file, Buffer.alloc(2 * 1024 * 1024, 1));
+    const inFlight = Array.from({ length: 40 }, async () => pool.hash(file, 2 * 1024 * 1024, 'sha1'));
+    const settled = Promise.allSettled(inFlight);
+    await new Promise((resolve) => setImmediate(resolve)); // sent to a thread
+    await pool.close();
+    const outcomes = await settled;
+    const failures = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.reason).toBeInstanceOf(MutagenError);
+      expect((failure.reason as MutagenError).code).toBe('MUTAGEN_SCAN_RETRY');
+    }
+    const again = await pool.hash(file, 2 * 1024 * 1024, 'sha1');
+    expect(again.kind).toBe('hashed');
+  });
+});
+
+describe('full scans with the pool', () => {
+  it('record every file with its digest and count it, as without it', async () => {
+    const root = await temp('mutagen-hash-pool-');
+    const expected = new Map<string, string>();
+    for (let d = 0; d < 12; d++) {
+      const directory = path.join(root, `d${d}`, 'inner');
+      await mkdir(directory, { recursive: true });
+      for (let f = 0; f < 25; f++) {
+        const content = `directory ${d} file ${f} `.repeat(f * 37);
+        await writeFile(path.join(directory, `f${f}`), content);
+        expected.set(`d${d}/inner/f${f}`, sha1(content));
+      }
+      await symlink('inner/f0', path.join(root, `d${d}`, 'link'));
+    }
+    const result = await scanTree(root);
+    expect(result.hashedFiles).toBe(expected.size);
+    for (const [relative, digest] of expected) expect(digestAt(result.snapshot.content, relative)).toBe(digest);
+    expect([...result.cache.keys()].sort()).toEqual([...expected.keys()].sort());
+    expect(result.snapshot.content?.kind === 'directory' ? [...result.snapshot.content.contents.keys()].sort() : []).toEqual(
+      Array.from({ length: 12 }, (_, d) => `d${d}`).sort(),
+    );
+    // the entry limit is still enforced when files finish in the pool
+    await expect(scanTree(root, { maxEntryCount: 100 })).rejects.toMatchObject({ code: 'MUTAGEN_SCAN_RETRY' });
+  });
+});
