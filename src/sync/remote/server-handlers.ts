@@ -22,9 +22,12 @@ const PROGRESS_INTERVAL_MS = 100;
 /**
  * A full collection after every this many received bytes: received data is garbage as soon as
  * it is staged, but V8 collects it late (tens of MiB of dead buffers at a time during a fast
- * transfer), and memory the allocator once handed out stays in the agent's RSS.
+ * transfer), and memory the allocator once handed out stays in the agent's RSS. Measured on an
+ * initial sync of 20,000 files over SSH (tmpfs destination, 3 runs each): every 16 MiB, agent
+ * CPU 5.3-6.3 s and peak RSS 143-146 MiB; every 64 MiB, 4.3-5.5 s and 141-146 MiB; never
+ * (only at the end), 5.1-5.4 s and 166-177 MiB.
  */
-const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+const COLLECT_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface EndpointHandlersOptions {
   readonly hash: HashAlgorithm;
