@@ -279,11 +279,16 @@ export class StagingStore {
 
 /** Every non-directory below `root`/tree, as `tree/<relative path>` (what records name them). */
 function treeFiles(root: string): string[] {
+  // A walk by hand: recursive readdir needs Node 18.17, agents run on 18.15.
   const names: string[] = [];
-  for (const dirent of readdirSync(path.join(root, TREE_NAME), { recursive: true, withFileTypes: true })) {
-    if (dirent.isDirectory()) continue;
-    names.push(path.relative(root, path.join(dirent.parentPath, dirent.name)));
-  }
+  const walk = (relative: string): void => {
+    for (const dirent of readdirSync(path.join(root, relative), { withFileTypes: true })) {
+      const name = `${relative}/${dirent.name}`;
+      if (dirent.isDirectory()) walk(name);
+      else names.push(name);
+    }
+  };
+  walk(TREE_NAME);
   return names;
 }
 

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, symlinkSync, type Dirent } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
@@ -32,6 +32,8 @@ export async function adoptStagedTree(context: TransitionContext, target: WalkTa
   if (staged === undefined) return false;
   const files: AssembledFile[] = [];
   try {
+    // A staging root on another filesystem cannot be renamed from: not worth assembling.
+    if (statSync(context.staging.root).dev !== statSync(target.parent).dev) return false;
     if (!(await assemble(context, staged, relative, entry, files))) return false;
     renameSync(staged, target.absolute);
   } catch {
