@@ -3,18 +3,6 @@ import { errnoCode } from '../../base/errors.js';
 
 /** Name of the journal inside the staging root; every other name there is a staged or partial file. */
 export const JOURNAL_NAME = 'journal';
-/**
- * Directory of the staging root where small files are staged under their own root-relative
- * paths (StagingStore.treePath); a flat name is `<12 hex>-<counter>`, never this.
- */
-export const TREE_NAME = 'tree';
-/** A relative path with an empty, `.` or `..` component or a NUL (pathComponents() rejects these too). */
-const UNMIRRORABLE = /(?:^|\/)\.{0,2}(?:\/|$)|\0/u;
-
-/** Whether `relative` (not '') can name a file below the mirror tree: no component escapes it. */
-export function isMirrorablePath(relative: string): boolean {
-  return !UNMIRRORABLE.test(relative);
-}
 /** Buffered journal lines are written once they reach this size (and at every flush()). */
 const JOURNAL_BUFFER_SIZE = 64 * 1024;
 
@@ -100,8 +88,6 @@ function parseRecord(line: string): JournalRecord | undefined {
   if (!Array.isArray(value) || value.length !== 3) return undefined;
   const [name, digestHex, path] = value as unknown[];
   if (typeof name !== 'string' || typeof digestHex !== 'string' || typeof path !== 'string') return undefined;
-  // A flat name, or the mirror-tree name of exactly the record's path (nothing else has a '/').
-  const named = name.includes('/') ? name === `${TREE_NAME}/${path}` && isMirrorablePath(path) : name !== TREE_NAME;
-  if (name === '' || !named || name === JOURNAL_NAME || !/^[0-9a-f]+$/.test(digestHex)) return undefined;
+  if (name === '' || name.includes('/') || name === JOURNAL_NAME || !/^[0-9a-f]+$/.test(digestHex)) return undefined;
   return { name, digestHex, path };
 }

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { createHasher, type Hasher } from './hasher.js';
-import { isMirrorablePath, JOURNAL_NAME, StagingJournal, TREE_NAME } from './staging-journal.js';
-import { stagingWriter, WRITER_FILE_LIMIT, type WriteResult, type WrittenName, type WrittenStat } from './staging-writer.js';
+import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
+import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
 
 /** Small writes are coalesced up to this size before they reach the disk (sync-semantics §8). */
 const WRITE_BUFFER_SIZE = 64 * 1024;
@@ -65,11 +65,6 @@ export interface StagingStoreOptions {
  * buffered write per 64 KiB of records, at once for files of 1 MiB and more, and at the end of
  * each stage phase). One owner (an endpoint) uses it sequentially; wipe()
  * after each transition removes everything.
- *
- * Small files the writer thread creates go to a mirror of their own paths under `tree/` instead
- * (a flat name when that path is taken), so that a transition creating a whole new directory can
- * move it into place with one rename once it has checked the staged copy (transition-tree.ts).
- * They are journaled like the others (a later process keeps those the journal lists).
  */
 export class StagingStore {
   private readonly options: StagingStoreOptions;
@@ -102,9 +97,7 @@ export class StagingStore {
     if (this.loaded) return;
     const records = StagingJournal.read(path.join(this.options.root, JOURNAL_NAME));
     const names = new Set(await readdir(this.options.root));
-    // Files of the mirror tree are named by their path below the root (`tree/a/b`), like records.
-    if (names.has(TREE_NAME)) for (const name of treeFiles(this.options.root)) names.add(name);
-    const kept = new Set<string>([JOURNAL_NAME, TREE_NAME]);
+    const kept = new Set<string>([JOURNAL_NAME]);
     for (const record of records) {
       if (!names.has(record.name)) continue;
       const key = indexKey(record.digestHex, record.path);
@@ -131,39 +124,6 @@ export class StagingStore {
   /** The staged file for (path, digest), without touching the disk. */
   lookup(relative: string, digest: Uint8Array): StagedFile | undefined {
     return this.index.get(indexKey(digestHex(digest), relative));
-  }
-
-  /**
-   * Where `relative` is staged in the mirror tree (`relative` '' is the tree's root), or undefined
-   * for a path that is not a valid relative path.
-   */
-  treePath(relative: string): string | undefined {
-    if (relative === '') return path.join(this.options.root, TREE_NAME);
-    if (!isMirrorablePath(relative)) return undefined;
-    return path.sep === '/' ? `${this.options.root}/${TREE_NAME}/${relative}` : path.join(this.options.root, TREE_NAME, ...relative.split('/'));
-  }
-
-  /**
-   * The staged file for (path, digest), moved to its mirror-tree path first when it is elsewhere
-   * (a large file, a local copy, a file staged while that path was taken). `destination` is
-   * treePath(relative), which the caller knows. Undefined when none is staged or it cannot be
-   * moved there (that path is taken); throws for other failures.
-   */
-  gatherIntoTree(relative: string, digest: Uint8Array, destination: string): StagedFile | undefined {
-    const key = indexKey(digestHex(digest), relative);
-    const staged = this.index.get(key);
-    if (staged === undefined || relative === '') return undefined;
-    if (staged.file === destination) return staged;
-    mkdirSync(path.dirname(destination), { recursive: true, mode: 0o700 });
-    try {
-      renameNoReplace(staged.file, destination);
-    } catch (error) {
-      if (errnoCode(error) === 'EEXIST') return undefined;
-      throw error;
-    }
-    const moved = { file: destination, stat: staged.stat };
-    this.index.set(key, moved);
-    return moved;
   }
 
   /** Forgets a staged file that was moved into place or found missing. */
@@ -196,8 +156,6 @@ export class StagingStore {
     const hasher = await createHasher(this.options.hash);
     const name = `${this.tag}-${(this.counter++).toString(36)}`;
     const file = path.join(this.options.root, name);
-    const tree = relative === '' ? undefined : this.treePath(relative);
-    const treeName = `${TREE_NAME}/${relative}`;
     const mode = this.options.fileMode ?? 0o600;
     // Sinks are used one after the other: they share their buffers instead of allocating them
     // per file (which costs garbage collection with many small files).
@@ -224,13 +182,10 @@ export class StagingStore {
       try {
         // Recorded once written; a file that could not be written is simply not staged (the
         // transition reports it missing and the next cycle retries, §5.7).
-        const done = (result: WriteResult, used: WrittenName): void => {
+        await stagingWriter.add(file, mode, data, (result) => {
           if (result instanceof Error) return;
-          const primary = tree !== undefined && used === 'primary';
-          void this.record(relative, primary ? treeName : name, primary ? tree : file, digest, result).catch(() => undefined);
-        };
-        if (tree === undefined) await stagingWriter.add(file, mode, data, done);
-        else await stagingWriter.add(tree, mode, data, done, file);
+          void this.record(relative, name, digest, result).catch(() => undefined);
+        });
         return true;
       } catch {
         return false; // no writer thread (it could not start): the sink writes the file itself
@@ -238,7 +193,7 @@ export class StagingStore {
     };
     return new FileSink({
       file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release,
-      record: (digest, stat) => this.record(relative, name, file, digest, stat),
+      record: (digest, stat) => this.record(relative, name, digest, stat),
     });
   }
 
@@ -264,39 +219,16 @@ export class StagingStore {
     return this.rootReady;
   }
 
-  /** `file` is the root joined with `name` (what the journal holds). */
-  private async record(relative: string, name: string, file: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
+  private async record(relative: string, name: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
     const hex = digestHex(digest);
     const key = indexKey(hex, relative);
     const previous = this.index.get(key);
     this.journal.append({ name, digestHex: hex, path: relative }, stat.size >= JOURNAL_NOW_SIZE);
-    this.index.set(key, { file, stat });
+    this.index.set(key, { file: path.join(this.options.root, name), stat });
     if (previous !== undefined) await unlink(previous.file).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
   }
-}
-
-/** Every non-directory below `root`/tree, as `tree/<relative path>` (what records name them). */
-function treeFiles(root: string): string[] {
-  // A walk by hand: recursive readdir needs Node 18.17, agents run on 18.15.
-  const names: string[] = [];
-  const walk = (relative: string): void => {
-    for (const dirent of readdirSync(path.join(root, relative), { withFileTypes: true })) {
-      const name = `${relative}/${dirent.name}`;
-      if (dirent.isDirectory()) walk(name);
-      else names.push(name);
-    }
-  };
-  walk(TREE_NAME);
-  return names;
-}
-
-/** Moves `source` to `destination` unless something is there (EEXIST). */
-function renameNoReplace(source: string, destination: string): void {
-  // Both are in the staging root, which only this store writes: check-then-rename is enough.
-  if (lstatSync(destination, { throwIfNoEntry: false }) !== undefined) throw Object.assign(new Error(`${destination} exists`), { code: 'EEXIST' });
-  renameSync(source, destination);
 }
 
 function indexKey(hex: string, relative: string): string {

@@ -1,16 +1,11 @@
 import { chmod } from './sync-fs.js';
-import { lchmod } from 'node:fs/promises';
-import { errorMessage, MutagenError } from '../../base/errors.js';
+import { errorMessage } from '../../base/errors.js';
 import type { PermissionsMode, SymlinkMode } from '../../model/configuration.js';
-import type { Entry, Problem } from '../../model/entry.js';
+import type { Problem } from '../../model/entry.js';
 import type { PathWalker } from './fs-walk.js';
 import { applyOwnership } from './ownership.js';
 import type { CacheEntry, ScanCache } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
-import { normalizePortableTarget } from './symlink.js';
-
-export type DirectoryEntry = Extract<Entry, { kind: 'directory' }>;
-export type SymlinkEntry = Extract<Entry, { kind: 'symlink' }>;
 
 /** Shared state of one transition batch: settings, the walker, and what went wrong. */
 export interface TransitionContext {
@@ -63,26 +58,4 @@ export function fileModeFor(context: Pick<TransitionContext, 'permissionsMode' |
 export async function setFilePermissions(context: TransitionContext, file: string, mode: number): Promise<void> {
   await applyOwnership(file, context);
   await chmod(file, mode);
-}
-
-/** Linux cannot change a symbolic link's mode; macOS can. */
-export async function setSymlinkMode(context: TransitionContext, file: string): Promise<void> {
-  if (process.platform === 'darwin') await lchmod(file, fileModeFor(context, true));
-}
-
-/** Throws when the symbolic link mode forbids creating `entry` (sync-semantics §2.6). */
-export function checkSymlink(context: TransitionContext, relative: string, entry: SymlinkEntry): void {
-  switch (context.symlinkMode) {
-    case 'ignore':
-      throw new MutagenError('MUTAGEN_TRANSITION', 'symbolic link creation is not allowed in ignore mode');
-    case 'portable': {
-      const normalized = normalizePortableTarget(relative, entry.target);
-      if (!('target' in normalized)) throw new MutagenError('MUTAGEN_TRANSITION', normalized.problem);
-      if (normalized.target !== entry.target) throw new MutagenError('MUTAGEN_TRANSITION', 'symbolic link target is not in portable form');
-      break;
-    }
-    case 'posix-raw':
-      if (entry.target === '') throw new MutagenError('MUTAGEN_TRANSITION', 'symbolic link target is empty');
-      break;
-  }
 }

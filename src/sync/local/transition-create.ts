@@ -1,3 +1,4 @@
+import { lchmod } from 'node:fs/promises';
 import { chmod, mkdir, symlink } from './sync-fs.js';
 import { existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
@@ -7,14 +8,15 @@ import { digestsEqual } from '../core/entries.js';
 import { isValidName, type WalkTarget } from './fs-walk.js';
 import { applyOwnership } from './ownership.js';
 import { cacheEntryFromStat } from './scan-cache.js';
+import { normalizePortableTarget } from './symlink.js';
 import {
-  CANCELLED_PROBLEM, chain, checkSymlink, fileModeFor, isCancelled, recordProblem, setFilePermissions, setSymlinkMode,
-  type DirectoryEntry, type SymlinkEntry, type TransitionContext,
+  CANCELLED_PROBLEM, chain, fileModeFor, isCancelled, recordProblem, setFilePermissions, type TransitionContext,
 } from './transition-context.js';
 import { relocateStagedFile } from './transition-relocate.js';
-import { adoptStagedTree } from './transition-tree.js';
 import { verifyFile } from './transition-remove.js';
 
+type DirectoryEntry = Extract<Entry, { kind: 'directory' }>;
+type SymlinkEntry = Extract<Entry, { kind: 'symlink' }>;
 
 function failure(message: string, cause?: unknown): MutagenError {
   return new MutagenError('MUTAGEN_TRANSITION', message, cause === undefined ? {} : { cause });
@@ -123,12 +125,25 @@ function needsPreparation(context: TransitionContext, stat: Pick<BigIntStats, 'm
 }
 
 async function createSymlink(context: TransitionContext, target: WalkTarget, relative: string, entry: SymlinkEntry): Promise<void> {
-  checkSymlink(context, relative, entry);
+  switch (context.symlinkMode) {
+    case 'ignore':
+      throw failure('symbolic link creation is not allowed in ignore mode');
+    case 'portable': {
+      const normalized = normalizePortableTarget(relative, entry.target);
+      if (!('target' in normalized)) throw failure(normalized.problem);
+      if (normalized.target !== entry.target) throw failure('symbolic link target is not in portable form');
+      break;
+    }
+    case 'posix-raw':
+      if (entry.target === '') throw failure('symbolic link target is empty');
+      break;
+  }
   await symlink(entry.target, target.absolute);
   context.walker.noteCreated(target.parent, target.name);
   try {
     await applyOwnership(target.absolute, context, { symlink: true });
-    await setSymlinkMode(context, target.absolute);
+    // Linux cannot change a symbolic link's mode; macOS can.
+    if (process.platform === 'darwin') await lchmod(target.absolute, fileModeFor(context, true));
   } catch (error) {
     throw failure(chain('unable to set symbolic link permissions', error), error);
   }
@@ -146,7 +161,6 @@ async function createDirectory(context: TransitionContext, target: WalkTarget, r
     return undefined;
   }
   context.walker.noteCreated(target.parent, target.name);
-  if (await adoptStagedTree(context, target, relative, entry)) return entry;
   try {
     await applyOwnership(target.absolute, context);
     await chmod(target.absolute, context.defaultDirectoryMode & 0o7777);

@@ -47,7 +47,7 @@ describe('StagingStore', () => {
     expect(kept).toBeDefined();
     expect(await readFile(kept ?? '', 'utf8')).toBe('content');
     expect(await later.contains('lost', unjournaled)).toBe(false);
-    expect(await filesUnder(root)).toEqual([path.relative(root, kept ?? ''), 'journal'].sort());
+    expect(await filesUnder(root)).toEqual([path.basename(kept ?? ''), 'journal'].sort());
   });
 
   it('journals a large file at once, so a crash right after its commit does not lose it', async () => {
@@ -67,9 +67,7 @@ describe('StagingStore', () => {
     const digest = await stage(s, 'a', 'A');
     await s.persist();
     const journal = path.join(root, 'journal');
-    // names with a '/' are accepted only as the mirror-tree name of the record's own path
-    const escaping = '["tree/../escape","ab","../escape"]\n["tree/b","ab","a"]\n["x/y","ab","y"]\n["tree","ab","tree"]\n';
-    await writeFile(journal, `${await readFile(journal, 'utf8')}${escaping}["x","zz","b"]\n[1,2,3]\n{"not":"a record"}\n["half-writ`);
+    await writeFile(journal, `${await readFile(journal, 'utf8')}["x","zz","b"]\n[1,2,3]\n{"not":"a record"}\n["half-writ`);
     const later = store();
     await later.initialize();
     expect(await later.contains('a', digest)).toBe(true);
@@ -83,8 +81,7 @@ describe('StagingStore', () => {
     expect(digestHex(digest)).toBe(digestHex(sha1('hello world')));
     const staged = s.lookup('dir/file.txt', digest);
     expect(staged).toBeDefined();
-    // small files are staged under their own path in the mirror tree (transition-tree.ts)
-    expect(staged?.file).toBe(path.join(root, 'tree', 'dir', 'file.txt'));
+    expect(path.dirname(staged?.file ?? '')).toBe(root);
     expect(await readFile(staged?.file ?? '', 'utf8')).toBe('hello world');
     const onDisk = await stat(staged?.file ?? '', { bigint: true });
     expect(staged?.stat?.ino).toBe(onDisk.ino);
@@ -95,24 +92,6 @@ describe('StagingStore', () => {
     expect(await s.contains('other.txt', digest)).toBe(false);
     s.release('dir/file.txt', digest);
     expect(await s.contains('dir/file.txt', digest)).toBe(false);
-  });
-
-  it('stages a file whose mirror-tree path is taken under a flat name, and a later process keeps both', async () => {
-    const s = store();
-    await s.initialize();
-    const first = await stage(s, 'd/f', 'first');
-    const second = await stage(s, 'd/f', 'second');
-    // a file where a directory of the path is needed
-    const under = await stage(s, 'd/f/g', 'under a file');
-    const placed = [s.lookup('d/f', first)?.file, s.lookup('d/f', second)?.file, s.lookup('d/f/g', under)?.file];
-    expect(placed[0]).toBe(path.join(root, 'tree', 'd', 'f'));
-    expect(path.dirname(placed[1] ?? '')).toBe(root);
-    expect(path.dirname(placed[2] ?? '')).toBe(root);
-    expect(await Promise.all(placed.map(async (file) => readFile(file ?? '', 'utf8')))).toEqual(['first', 'second', 'under a file']);
-    await s.persist();
-    const later = store();
-    await later.initialize();
-    expect([later.lookup('d/f', first)?.file, later.lookup('d/f', second)?.file, later.lookup('d/f/g', under)?.file]).toEqual(placed);
   });
 
   it('replaces an earlier file staged for the same path and digest', async () => {
