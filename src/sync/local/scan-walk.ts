@@ -10,15 +10,14 @@ import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yield
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
 import { difference, internDirectory, NO_COUNTS, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
 import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind, type Listing } from './scan-listing.js';
+import { readSymbolicLink } from './symlink.js';
 
 export type { SubtreeCounts } from './scan-entries.js';
-import { readSymbolicLink } from './symlink.js';
 
 /** Longest stretch of synchronous work before yielding to the event loop. */
 const SLICE_MS = 8;
 const UNTRACKED: Entry = { kind: 'untracked' };
 const IS_LINUX = process.platform === 'linux';
-
 
 export interface WalkSettings {
   readonly root: string;
