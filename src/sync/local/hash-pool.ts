@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MutagenError } from '../../base/errors.js';
-import type { PathHashResult } from './hasher.js';
+import { createHasher, HASH_CHUNK_SIZE, hashPath, type PathHashResult, type Yielder } from './hasher.js';
 
 /** Algorithms the threads hash with (node:crypto); xxh128 (hash-wasm) stays on the loop. */
 export type PooledAlgorithm = 'sha1' | 'sha256';
@@ -95,9 +95,9 @@ interface Lane {
  * Hashes small files in worker threads while the scan walks on (sync-semantics §2.5: the same
  * reads and checks as on the loop, so the same result). The scanner hands over files once it has
  * hashed a few on the loop itself, so a rescan after a small change never waits for a thread to
- * start. Threads are started on demand, at most one per core beside the loop's (at least one,
- * at most two), and end when idle. A thread that dies fails its files with MUTAGEN_SCAN_RETRY:
- * the scan is retried, it never records a file it could not hash.
+ * start. Threads are started on demand, one per core (at least one, at most two), and end when
+ * idle; when none can start, files are hashed on the loop. A thread that dies fails its files
+ * with MUTAGEN_SCAN_RETRY: the scan is retried, it never records a file it could not hash.
  */
 export class HashPool {
   private readonly lanes: Lane[] = [];
@@ -144,9 +144,12 @@ export class HashPool {
     let lane: Lane;
     try {
       lane = this.pick();
-    } catch (error) {
-      const failure = new MutagenError('MUTAGEN_SCAN_RETRY', `unable to start a hashing thread: ${error instanceof Error ? error.message : String(error)}`);
-      for (const request of requests) request.reject(failure);
+    } catch {
+      // No thread could start (a process, thread or memory limit): hashed here instead.
+      files.forEach(([file, expectedSize, algorithm], index) => {
+        const request = requests[index] as Request;
+        hashHere(file, expectedSize, algorithm).then(request.resolve, request.reject);
+      });
       return;
     }
     const id = this.nextId++;
@@ -162,11 +165,21 @@ export class HashPool {
     let best: Lane | undefined;
     for (const lane of this.lanes) if (best === undefined || lane.files < best.files) best = lane;
     if (best !== undefined && (best.files === 0 || this.lanes.length >= this.size)) return best;
-    return this.start();
+    try {
+      return this.start();
+    } catch (error) {
+      if (best !== undefined) return best;
+      throw error;
+    }
+  }
+
+  /** A new hashing thread (overridable to simulate one that cannot start). */
+  protected createWorker(): Worker {
+    return new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
   }
 
   private start(): Lane {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+    const worker = this.createWorker();
     worker.unref();
     const lane: Lane = { worker, inFlight: new Map(), files: 0 };
     worker.on('message', (message: { id: number; results: WireResult[] }) => this.onResults(lane, message.id, message.results));
@@ -211,6 +224,15 @@ export class HashPool {
   }
 }
 
+let hereBuffer: Buffer | undefined;
+const NEVER_PAUSE: Yielder = { due: () => false, pause: async () => Promise.resolve() };
+
+/** What a thread would do, on the loop (pooled files are small: no pause needed). */
+async function hashHere(file: string, expectedSize: number, algorithm: PooledAlgorithm): Promise<PathHashResult> {
+  hereBuffer ??= Buffer.allocUnsafe(HASH_CHUNK_SIZE);
+  return hashPath(file, expectedSize, await createHasher(algorithm), hereBuffer, NEVER_PAUSE);
+}
+
 function fromWire(result: WireResult): PathHashResult {
   switch (result[0]) {
     case 'hashed':
@@ -224,5 +246,5 @@ function fromWire(result: WireResult): PathHashResult {
   }
 }
 
-/** The process's pool: one thread per core beside the event loop's, one to two. */
+/** The process's pool: one thread per core, one to two. */
 export const hashPool = new HashPool(Math.max(1, Math.min(2, availableParallelism())));

@@ -2,6 +2,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errnoCode, MutagenError } from '../../../src/base/errors.js';
+import type { Worker } from 'node:worker_threads';
 import { HashPool } from '../../../src/sync/local/hash-pool.js';
 import { createHasherFactory, hashPath, type PathHashResult } from '../../../src/sync/local/hasher.js';
 import { useTempDirectories } from '../../helpers/temp.js';
@@ -73,6 +74,28 @@ describe('HashPool (sync-semantics §2.5 in worker threads)', () => {
     }
     const again = await pool.hash(file, 2 * 1024 * 1024, 'sha1');
     expect(again.kind).toBe('hashed');
+  });
+});
+
+/** A pool in a process that cannot start threads (a pids or memory limit), as Worker reports it. */
+class ThreadlessPool extends HashPool {
+  protected override createWorker(): Worker {
+    throw Object.assign(new Error('Worker initialization failure: EAGAIN'), { code: 'ERR_WORKER_INIT_FAILED' });
+  }
+}
+
+describe('HashPool without threads', () => {
+  it('hashes on the loop instead, with the same results', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    const file = path.join(base, 'file');
+    await writeFile(file, 'content');
+    const threadless = new ThreadlessPool(2);
+    const results = await Promise.all([threadless.hash(file, 7, 'sha1'), threadless.hash(path.join(base, 'gone'), 1, 'sha1'), threadless.hash(file, 3, 'sha1')]);
+    expect(results.map(comparable)).toEqual([
+      comparable(await onLoop(file, 7)), { kind: 'vanished' }, { kind: 'problem', problem: 'hashed size mismatch: 7 != 3' },
+    ]);
+    expect(results[0]?.kind === 'hashed' ? Buffer.from(results[0].digest).toString('hex') : '').toBe(sha1('content'));
+    await threadless.close();
   });
 });
 
