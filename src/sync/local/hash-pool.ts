@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { MutagenError } from '../../base/errors.js';
+import { startScriptWorker, type ScriptWorkerHandlers } from '../../base/script-worker.js';
 import { createHasher, HASH_CHUNK_SIZE, hashPath, type PathHashResult, type Yielder } from './hasher.js';
 
 /** Algorithms the threads hash with (node:crypto); xxh128 (hash-wasm) stays on the loop. */
@@ -74,11 +75,17 @@ parentPort.on('message', ({ id, files }) => {
 });
 `;
 
-type WireResult =
+export type WireResult =
   | readonly ['hashed', Uint8Array, number]
   | readonly ['vanished']
   | readonly ['open-failed', string, string]
   | readonly ['problem', string];
+
+/** What a hashing thread posts back for one batch. */
+export interface HashMessage {
+  readonly id: number;
+  readonly results: WireResult[];
+}
 
 interface Request {
   readonly resolve: (result: PathHashResult) => void;
@@ -173,18 +180,20 @@ export class HashPool {
     }
   }
 
-  /** A new hashing thread (overridable to simulate one that cannot start). */
-  protected createWorker(): Worker {
-    return new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+  /** A new hashing thread, wired to `handlers` (overridable to simulate one that cannot start). */
+  protected createWorker(handlers: ScriptWorkerHandlers<HashMessage>): Worker {
+    return startScriptWorker(WORKER_SOURCE, 'hashing thread', handlers);
   }
 
   private start(): Lane {
-    const worker = this.createWorker();
-    worker.unref();
-    const lane: Lane = { worker, inFlight: new Map(), files: 0 };
-    worker.on('message', (message: { id: number; results: WireResult[] }) => this.onResults(lane, message.id, message.results));
-    worker.on('error', (error) => this.lost(lane, error));
-    worker.on('exit', (code) => this.lost(lane, new Error(`hashing thread exited with code ${code}`)));
+    const lane: Lane = {
+      worker: this.createWorker({
+        onMessage: (message) => this.onResults(lane, message.id, message.results),
+        onLost: (error) => this.lost(lane, error),
+      }),
+      inFlight: new Map(),
+      files: 0,
+    };
     this.lanes.push(lane);
     return lane;
   }

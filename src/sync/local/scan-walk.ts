@@ -111,8 +111,8 @@ export class TreeWalker implements Yielder {
   private readonly counts: WeakMap<Entry, SubtreeCounts>;
   private deadline = performance.now() + SLICE_MS;
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_SIZE);
-  /** Files hashed so far (on the loop or handed to the pool). */
-  private hashes = 0;
+  /** Files this scan could have handed to the pool (the first INLINE_HASHES are hashed here). */
+  private poolable = 0;
   /** Entries of full-scan directories still being hashed in the pool (see directory()). */
   private readonly pooled: Promise<void>[] = [];
   private pooledCount = 0;
@@ -448,7 +448,9 @@ export class TreeWalker implements Yielder {
     }
     const size = Number(stat.size);
     const pool = this.settings.pool;
-    const pooled = pool !== undefined && size < POOLED_FILE_LIMIT && path !== '' && this.hashes++ >= INLINE_HASHES;
+    const poolable = pool !== undefined && size < POOLED_FILE_LIMIT && path !== '';
+    if (poolable) this.poolable++;
+    const pooled = poolable && this.poolable > INLINE_HASHES;
     if (pooled) this.pooledCount++;
     const finish = (outcome: PathHashResult): Entry | OpenFailure | undefined => {
       switch (outcome.kind) {

@@ -1,6 +1,7 @@
 import type { BigIntStats } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { MutagenError } from '../../base/errors.js';
+import { startScriptWorker } from '../../base/script-worker.js';
 
 /** What placement and the scan cache need of a written file's stat. */
 export type WrittenStat = Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'mode'>;
@@ -148,14 +149,13 @@ export class StagingWriter {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
-    worker.unref();
-    worker.on('message', (message: { id: number; results: WireResult[]; buffer: ArrayBuffer }) => {
-      if (this.spare.length <= MAX_BATCHES_IN_FLIGHT) this.spare.push(message.buffer);
-      this.onResults(message.id, message.results);
+    const worker: Worker = startScriptWorker<{ id: number; results: WireResult[]; buffer: ArrayBuffer }>(WORKER_SOURCE, 'staging writer thread', {
+      onMessage: (message) => {
+        if (this.spare.length <= MAX_BATCHES_IN_FLIGHT) this.spare.push(message.buffer);
+        this.onResults(message.id, message.results);
+      },
+      onLost: (error) => this.lost(worker, error),
     });
-    worker.on('error', (error) => this.lost(worker, error));
-    worker.on('exit', (code) => this.lost(worker, new Error(`staging writer thread exited with code ${code}`)));
     this.worker = worker;
     return worker;
   }
