@@ -176,6 +176,7 @@ export class SessionController {
   private setStatus(status: SyncStatus): void {
     if (this.status === status) return;
     this.status = status;
+    this.deps.logger.trace('status', { status });
     this.deps.onChange();
   }
 

@@ -42,10 +42,10 @@ export async function stageLocalCopy(staging: StagingStore, source: string, file
   }
 }
 
-/** Files at least this large get their signature remembered when they are received by a delta. */
+/** Files at least this large get their signature remembered when they are received. */
 export const REMEMBERED_SIGNATURE_MINIMUM = 8 * 1024 * 1024;
 /** At most this many block hashes (about 130 bytes each, 8 MiB in all) are remembered per endpoint. */
-const REMEMBERED_BLOCKS_LIMIT = 64 * 1024;
+export const REMEMBERED_BLOCKS_LIMIT = 64 * 1024;
 
 /** What a remembered signature was computed for: the file as placed (inode, size, mtime) and its digest. */
 interface RememberedSignature {
@@ -57,8 +57,8 @@ interface RememberedSignature {
 }
 
 /**
- * Signatures of large files this endpoint received by a delta, computed while they were patched
- * (rsync/signature-builder.ts), keyed by path. One is used as the base signature of the next
+ * Signatures of large files this endpoint received (whole or by a delta), computed while they
+ * were written (rsync/signature-builder.ts), keyed by path. One is used as the base signature of the next
  * transfer to that path only while the last scan saw the very file it was computed for (same
  * inode, size, nanosecond mtime and digest, the §2.5 identity); a base that changed anyway
  * gives a patched file with another digest, which staging rejects (§6.5) as it would for a

@@ -6,9 +6,10 @@ import type { StagingProgress } from '../../model/session.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { Patcher } from '../rsync/patch.js';
 import { SignatureBuilder } from '../rsync/signature-builder.js';
+import { blockSizeFor } from '../rsync/signature.js';
 import type { Signature } from '../rsync/types.js';
 import { operationRange } from '../rsync/validate.js';
-import { REMEMBERED_SIGNATURE_MINIMUM, type SignatureMemory } from './file-content.js';
+import { REMEMBERED_BLOCKS_LIMIT, REMEMBERED_SIGNATURE_MINIMUM, type SignatureMemory } from './file-content.js';
 import type { StagingSink, StagingStore } from './staging.js';
 
 interface Current {
@@ -17,7 +18,7 @@ interface Current {
   readonly sink: StagingSink;
   readonly patcher: Patcher;
   readonly signature: Signature;
-  /** Computes the received file's signature for `memory` (large files patched against a base). */
+  /** Computes the received file's signature for `memory` (large files). */
   builder: SignatureBuilder | undefined;
   burning: boolean;
   receivedSize: number;
@@ -28,8 +29,9 @@ interface Current {
  * Receives the transmission stream for the paths of a stage plan (sync-semantics §6.4): patches
  * each file against its base at the same path into a staging sink and commits it at `done`.
  * A patch or open error "burns" the file: remaining operations are ignored, nothing is staged.
- * With a `memory`, the signature of each large file received against a base is computed on the
- * way (mostly from the base's block hashes) and remembered for the next transfer of that path.
+ * With a `memory`, the signature of each large file is computed on the way (mostly from the
+ * base's block hashes when it is patched against one) and remembered for the next transfer of
+ * that path.
  */
 export class StagingReceiver implements DeltaReceiver {
   private index = 0;
@@ -37,6 +39,8 @@ export class StagingReceiver implements DeltaReceiver {
   private receivedFiles = 0;
   private totalReceivedSize = 0;
   private finished = false;
+  /** Blocks of the signatures computed for files received whole (no base) in this plan. */
+  private wholeFileBlocks = 0;
 
   constructor(
     private readonly root: string,
@@ -68,7 +72,8 @@ export class StagingReceiver implements DeltaReceiver {
     if (current.burning) return;
     if (transmission.expectedSize !== undefined) {
       current.expectedSize = transmission.expectedSize;
-      if (this.memory !== undefined && current.receivedSize === 0 && transmission.expectedSize >= REMEMBERED_SIGNATURE_MINIMUM) {
+      if (this.memory !== undefined && current.receivedSize === 0 && transmission.expectedSize >= REMEMBERED_SIGNATURE_MINIMUM
+        && this.worthBuilding(current.signature, transmission.expectedSize)) {
         current.builder = SignatureBuilder.create(current.signature, transmission.expectedSize);
       }
     }
@@ -152,6 +157,21 @@ export class StagingReceiver implements DeltaReceiver {
       // then reports it missing and the next cycle retries.
       void errorMessage(commitError);
     }
+  }
+
+  /**
+   * Whether to compute the signature of a file on its way in. Patched files mostly reuse their
+   * base's hashes. Files received whole are hashed block by block, which the next delta saves
+   * (its first pass over the base); but the memory keeps only REMEMBERED_BLOCKS_LIMIT blocks,
+   * so in a plan with more large files than that (an initial sync) the later ones would push
+   * the earlier out: past that many blocks, none is computed.
+   */
+  private worthBuilding(base: Signature, expectedSize: number): boolean {
+    if (base.hashes.length > 0) return true;
+    const blocks = Math.ceil(expectedSize / blockSizeFor(expectedSize));
+    if (this.wholeFileBlocks + blocks > REMEMBERED_BLOCKS_LIMIT) return false;
+    this.wholeFileBlocks += blocks;
+    return true;
   }
 
   /** Remembers the received file's signature, keyed by the staged file's stat (placement keeps it). */

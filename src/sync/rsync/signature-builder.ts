@@ -11,6 +11,9 @@ import { EMPTY_SIGNATURE, type BlockHash, type Signature } from './types.js';
  * Call order per operation: `blocks()` before the bytes of a block run, then `feed()` with every
  * output byte in order (the bytes of reused blocks are skipped, the rest are hashed block by
  * block); `finish()` once at the end.
+ *
+ * Against an empty base (a whole file received) every block is hashed from its bytes, so a large
+ * file's first delta after an initial sync needs no pass over it either.
  */
 export class SignatureBuilder {
   private readonly hashes: BlockHash[] = [];
@@ -24,9 +27,14 @@ export class SignatureBuilder {
     this.pending = Buffer.allocUnsafe(base.blockSize);
   }
 
-  /** A builder for an output of `expectedSize` bytes patched against `base`; undefined when none can reuse base hashes. */
+  /**
+   * A builder for an output of `expectedSize` bytes patched against `base` (or received whole when
+   * `base` is empty); undefined when the output's block size is not the base's.
+   */
   static create(base: Signature, expectedSize: number): SignatureBuilder | undefined {
-    if (base.hashes.length === 0 || expectedSize <= 0 || blockSizeFor(expectedSize) !== base.blockSize) return undefined;
+    if (expectedSize <= 0) return undefined;
+    if (base.hashes.length === 0) return new SignatureBuilder({ blockSize: blockSizeFor(expectedSize), lastBlockSize: 0, hashes: [] });
+    if (blockSizeFor(expectedSize) !== base.blockSize) return undefined;
     return new SignatureBuilder(base);
   }
 
@@ -51,7 +59,14 @@ export class SignatureBuilder {
       this.skip -= offset;
     }
     const blockSize = this.base.blockSize;
+    // Whole blocks of the chunk are hashed where they are; only the pieces of blocks that
+    // straddle chunks are gathered in `pending`.
     while (offset < chunk.byteLength) {
+      if (this.pendingLength === 0 && chunk.byteLength - offset >= blockSize) {
+        this.hashes.push(hashBlock(chunk.subarray(offset, offset + blockSize), blockSize, blockSize));
+        offset += blockSize;
+        continue;
+      }
       const count = Math.min(blockSize - this.pendingLength, chunk.byteLength - offset);
       this.pending.set(chunk.subarray(offset, offset + count), this.pendingLength);
       this.pendingLength += count;
@@ -82,7 +97,7 @@ export class SignatureBuilder {
   }
 }
 
-function hashBlock(buffer: Buffer, length: number, blockSize: number): BlockHash {
+function hashBlock(buffer: Uint8Array, length: number, blockSize: number): BlockHash {
   const block = buffer.subarray(0, length);
   return { weak: weakHashRange(block, 0, length, blockSize), strong: strongHash(block) };
 }

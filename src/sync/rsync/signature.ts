@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { EMPTY_SIGNATURE, type BlockHash, type Signature } from './types.js';
+import { WEAK_HASH_WASM } from './weak-hash-wasm.js';
 
 /** Weak hash modulus M = 2^16 (sync-semantics §6.3); M divides 2^32, so uint32 wrap-around is harmless. */
 const MODULUS_MASK = 0xffff;
@@ -25,15 +26,29 @@ export function weakHash(block: Uint8Array, blockSize: number): number {
   return weakHashRange(block, 0, block.length, blockSize);
 }
 
-/** True when a Uint32Array reads bytes little-endian (the word path of weakHashRange). */
+/** {@link weakHash} of `buffer[start, end)` without making a copy in JavaScript (hot path of the delta engine). */
+export function weakHashRange(buffer: Uint8Array, start: number, end: number, blockSize: number): number {
+  const length = end - start;
+  const sums = (length >= WASM_MINIMUM ? wasmSums(buffer, start, end) : undefined) ?? scalarSums(buffer, start, end);
+  const s1 = sums & MODULUS_MASK;
+  // The sums weight x[i] by (n − i); the block's weights B − i add (B − n)·s1.
+  const r2 = ((sums >>> 16) + Math.imul(blockSize - length, s1)) | 0;
+  return (s1 | ((r2 & MODULUS_MASK) << 16)) >>> 0;
+}
+
+/** True when a Uint32Array reads bytes little-endian (the word path of scalarSums). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Below this many bytes a word view costs more than it saves. */
 const WORD_PATH_MINIMUM = 256;
+/** From this many bytes the WebAssembly sums (copy included) beat the word path. */
+const WASM_MINIMUM = 1024;
 
-/** {@link weakHash} of `buffer[start, end)` without making a copy (hot path of the delta engine). */
-export function weakHashRange(buffer: Uint8Array, start: number, end: number, blockSize: number): number {
-  // With prefix sums S_k = x[0] + … + x[k]: Σ (n − i)·x[i] = Σ S_k, and the weights B − i add
-  // (B − n)·S_{n−1}. Wrapping int32 arithmetic is exact here: only the low 16 bits matter.
+/**
+ * The packed sums `(s1 mod 2^16) | (s2 mod 2^16) << 16` with s1 = Σ x[i] and s2 = Σ (n − i)·x[i]
+ * over `buffer[start, end)` (n bytes), in wrapping int32: only the low 16 bits count.
+ */
+function scalarSums(buffer: Uint8Array, start: number, end: number): number {
+  // With prefix sums S_k = x[0] + … + x[k]: Σ (n − i)·x[i] = Σ S_k.
   let s1 = 0;
   let s2 = 0;
   let i = start;
@@ -59,9 +74,59 @@ export function weakHashRange(buffer: Uint8Array, start: number, end: number, bl
     s1 = (s1 + buffer[i]!) | 0;
     s2 = (s2 + s1) | 0;
   }
-  const r2 = (s2 + Math.imul(blockSize - (end - start), s1)) | 0;
-  return ((s1 & MODULUS_MASK) | ((r2 & MODULUS_MASK) << 16)) >>> 0;
+  return ((s1 & MODULUS_MASK) | (s2 << 16)) >>> 0;
 }
+
+/** The part of the WebAssembly API used here (the project's lib settings carry no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object) => { readonly exports: Record<string, unknown> };
+}
+
+interface WeakHashModule {
+  readonly memory: WasmMemory;
+  readonly weak: (pointer: number, length: number) => number;
+  view: Uint8Array;
+}
+
+/** weak-hash.wat instantiated on first use; null when this runtime cannot (no WebAssembly SIMD). */
+let wasmModule: WeakHashModule | null | undefined;
+
+function loadWasm(): WeakHashModule | null {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (api === undefined) return null;
+  try {
+    const { exports } = new api.Instance(new api.Module(WEAK_HASH_WASM));
+    const memory = exports['memory'] as WasmMemory | undefined;
+    const weak = exports['weak'];
+    if (memory === undefined || !(memory.buffer instanceof ArrayBuffer) || typeof weak !== 'function') return null;
+    return { memory, weak: weak as WeakHashModule['weak'], view: new Uint8Array(memory.buffer) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * {@link scalarSums} computed by weak-hash.wat (16 bytes per SIMD step, about 4× the word path with the copy into its
+ * memory), or undefined when WebAssembly is unavailable.
+ */
+function wasmSums(buffer: Uint8Array, start: number, end: number): number | undefined {
+  if (wasmModule === undefined) wasmModule = loadWasm();
+  if (wasmModule === null) return undefined;
+  const length = end - start;
+  if (wasmModule.view.byteLength < length) {
+    wasmModule.memory.grow(Math.ceil((length - wasmModule.view.byteLength) / WASM_PAGE));
+    wasmModule.view = new Uint8Array(wasmModule.memory.buffer);
+  }
+  wasmModule.view.set(buffer.subarray(start, end));
+  return wasmModule.weak(0, length) >>> 0;
+}
+
+const WASM_PAGE = 65_536;
 
 /** Slides a weak hash by one byte: drops `out` at the front, appends `incoming` at the back. */
 export function rollWeakHash(weak: number, out: number, incoming: number, blockSize: number): number {

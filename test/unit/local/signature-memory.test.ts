@@ -102,12 +102,13 @@ describe('StagingReceiver with a signature memory', () => {
     dir = await temp('receiver-memory-');
   });
 
-  async function transfer(base: Buffer, target: Buffer, memory: SignatureMemory | undefined): Promise<{ digest: Uint8Array | undefined; store: StagingStore; signature: Signature }> {
+  /** Transfers `target` to `root/big`, patched against `base` there (none: received whole). */
+  async function transfer(base: Buffer | undefined, target: Buffer, memory: SignatureMemory | undefined): Promise<{ digest: Uint8Array | undefined; store: StagingStore; signature: Signature }> {
     const root = path.join(dir, 'root');
     await rm(root, { recursive: true, force: true });
     await writeFile(path.join(dir, 'source'), target);
     await mkdir(root, { recursive: true });
-    await writeFile(path.join(root, 'big'), base);
+    if (base !== undefined) await writeFile(path.join(root, 'big'), base);
     const signature = await signatureAt(path.join(root, 'big'), AbortSignal.timeout(10_000));
     const store = new StagingStore({ root: path.join(dir, `staging-${Math.random()}`), hash: 'sha1', maxFileSize: Number.MAX_SAFE_INTEGER });
     await store.initialize();
@@ -134,7 +135,17 @@ describe('StagingReceiver with a signature memory', () => {
     expect(memory.lookup('big', cacheEntryFromStat(other, digest!))).toBeUndefined();
   });
 
-  it('remembers nothing for a small file, a size that changes the block size, or without a base', async () => {
+  it('remembers the signature of a large file received whole (no base), equal to one read from the file', async () => {
+    const target = seededBytes(9, 9 * MIB + 77);
+    const memory = new SignatureMemory();
+    const { digest, store, signature } = await transfer(undefined, target, memory);
+    expect(signature.hashes).toHaveLength(0);
+    const staged = store.lookup('big', digest!);
+    expect((await readFile(staged!.file)).equals(target)).toBe(true);
+    expect(memory.lookup('big', cacheEntryFromStat(staged!.stat!, digest!))).toEqual(signatureOfBytes(target));
+  });
+
+  it('remembers nothing for a small file or a size that changes the block size', async () => {
     const memory = new SignatureMemory();
     const small = seededBytes(4, 100_000);
     const { digest: smallDigest, store: smallStore } = await transfer(small, Buffer.concat([small, Buffer.from('x')]), memory);

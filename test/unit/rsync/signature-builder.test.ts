@@ -60,11 +60,24 @@ describe('SignatureBuilder', () => {
     }
   });
 
-  it('is not created when the block size would change or the base is empty', () => {
+  it('is not created when the block size would change or nothing is expected', () => {
     const base = signatureOfBytes(seededBytes(4, 100_000));
     expect(SignatureBuilder.create(base, 10_000_000)).toBeUndefined();
-    expect(SignatureBuilder.create(signatureOfBytes(new Uint8Array(0)), 100_000)).toBeUndefined();
+    expect(SignatureBuilder.create(base, 0)).toBeUndefined();
     expect(SignatureBuilder.create(base, 100_000)).toBeDefined();
+  });
+
+  it('hashes every block of a file received whole (empty base), fed in any chunking', () => {
+    const empty = signatureOfBytes(new Uint8Array(0));
+    for (const [size, feedSize] of [[1, 1], [100_000, 7], [300_001, 65_536], [5_000_003, 1_000_003]] as const) {
+      const bytes = seededBytes(size, size);
+      const builder = SignatureBuilder.create(empty, bytes.length)!;
+      for (let offset = 0; offset < bytes.length; offset += feedSize) builder.feed(bytes.subarray(offset, offset + feedSize));
+      expect(builder.finish()).toEqual(signatureOfBytes(bytes));
+    }
+    const short = SignatureBuilder.create(empty, 10_000_000)!;
+    short.feed(seededBytes(6, 1000));
+    expect(short.finish()).toBeUndefined(); // fewer bytes than announced call for another block size
   });
 
   it('gives nothing when the bytes fed fall short of an announced run or need another block size', () => {

@@ -59,6 +59,22 @@ describe('weakHash', () => {
     }
   });
 
+  it('matches the direct formula on the WebAssembly path: every length around its threshold and 16-byte steps, large and saturated blocks', () => {
+    const bytes = seededBytes(8, 400_000);
+    for (let length = 1000; length <= 1100; length++) {
+      const block = bytes.subarray(length % 5, (length % 5) + length);
+      expect(weakHash(block, 65_536)).toBe(directWeak(block, 65_536));
+    }
+    // Past the module's first 64 KiB page (its memory grows), then back to a short block.
+    for (const length of [65_535, 65_536, 65_537, 131_072 + 15, 399_990]) {
+      const block = bytes.subarray(7, 7 + length);
+      expect(weakHash(block, Math.max(length, 65_536))).toBe(directWeak(block, Math.max(length, 65_536)));
+    }
+    const saturated = Buffer.alloc(300_001, 0xff);
+    expect(weakHash(saturated, 300_001)).toBe(directWeak(saturated, 300_001));
+    expect(weakHash(bytes.subarray(3, 2003), 2000)).toBe(directWeak(bytes.subarray(3, 2003), 2000));
+  });
+
   it('is an unsigned 32-bit value', () => {
     const block = Buffer.alloc(4096, 0xff);
     const value = weakHash(block, 4096);
