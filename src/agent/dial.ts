@@ -186,7 +186,7 @@ export class AgentDialer {
     const timeout = AbortSignal.timeout(this.options.handshakeTimeoutMs ?? 30_000);
     const hello: Hello = { version: bundle.version, protocol: 1, digest: bundle.digest, compression: ['deflate', 'none'] };
     try {
-      const result = await clientHandshake({ readable: remote.stdout, writable: remote.stdin }, hello, { preferred: options.compression ?? 'deflate' }, anySignal([signal, timeout]));
+      const result = await clientHandshake({ readable: remote.stdout, writable: remote.stdin, reusableWrites: true }, hello, { preferred: options.compression ?? 'deflate' }, anySignal([signal, timeout]));
       const mux = new Multiplexer(result.carrier, { role: 'client', logger: options.logger.child('wire') });
       options.logger.debug('agent connected', { remote: transport.description, compression: result.compression, offered: result.peer.compression.join(',') });
       return { kind: 'connected', connection: new Connection(mux, remote, result.peer, result.compression) };

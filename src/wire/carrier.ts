@@ -5,6 +5,12 @@ import { errnoCode, MutagenError, ProtocolError, TransportError } from '../base/
 export interface Carrier {
   readonly readable: Readable;
   readonly writable: Writable;
+  /**
+   * The writable is done with a chunk once that write's callback has run (it copies or sends
+   * the bytes and keeps no reference, as sockets, pipes, ssh2 channels and zlib streams do, and
+   * a PassThrough does not), so the writer may reuse the buffer then.
+   */
+  readonly reusableWrites?: boolean;
 }
 
 /** A carrier failure as a MutagenError (zlib errors mean corrupt compressed data). */

@@ -7,7 +7,7 @@ import { silentLogger } from '../base/logger.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { Frame, FrameType } from './frame.js';
 import { FrameDecoder, INITIAL_STREAM_CREDIT, MAX_FRAME_PAYLOAD } from './frame.js';
-import { FrameBatch } from './frame-batch.js';
+import { FrameBatch, WriteBufferPool } from './frame-batch.js';
 import { ReceiveWindows } from './receive-window.js';
 import { parseWireError, toWireError, fromWireError } from './wire-error.js';
 import type { StreamHost } from './wire-stream.js';
@@ -57,6 +57,8 @@ export class Multiplexer implements StreamHost {
   private lastPeerId = 0;
   private peerStreams = 0;
   private readonly batch = new FrameBatch();
+  /** Reused write buffers, when the carrier allows it (Carrier.reusableWrites). */
+  private readonly writeBuffers: WriteBufferPool | undefined;
   private readonly windows: ReceiveWindows;
   private blocked = false;
   private flushScheduled = false;
@@ -75,6 +77,7 @@ export class Multiplexer implements StreamHost {
     this.localParity = options.role === 'client' ? 1 : 0;
     this.nextLocalId = options.role === 'client' ? 1 : 2;
     this.logger = options.logger ?? silentLogger;
+    this.writeBuffers = carrier.reusableWrites === true ? new WriteBufferPool() : undefined;
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
     const { readable, writable } = carrier;
     readable.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -320,10 +323,15 @@ export class Multiplexer implements StreamHost {
     if (this.done) return;
     for (const stream of this.creditDirty) this.grantCredit(stream);
     this.creditDirty.clear();
-    const buffer = this.batch.take();
+    const pool = this.writeBuffers;
+    const into = pool?.get();
+    const buffer = this.batch.take(into);
+    const reused = into !== undefined && buffer !== undefined && buffer.buffer === into.buffer;
+    if (into !== undefined && !reused) pool?.release(into);
     if (buffer === undefined) return;
     this.written += buffer.length;
-    if (!this.carrier.writable.write(buffer)) this.blocked = true;
+    const accepted = reused ? this.carrier.writable.write(buffer, () => pool?.release(into)) : this.carrier.writable.write(buffer);
+    if (!accepted) this.blocked = true;
     if (!this.blocked) this.resumeSenders();
   }
 

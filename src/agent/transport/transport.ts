@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
  * kept (the last 32 KiB) for error messages. The owner must call close().
  */
 export interface RemoteProcess {
+  /** Done with a chunk once that write's callback has run (see Carrier.reusableWrites). */
   readonly stdin: Writable;
   readonly stdout: Readable;
   /** The tail (at most 32 KiB) of what the process wrote to stderr so far, decoded as UTF-8. */

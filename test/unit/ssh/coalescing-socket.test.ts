@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { installSshPacketPool, SSH_PACKET_CAPACITY, SSH_PACKET_POOL_KEY, SshPacketPool } from '../../../src/agent/transport/ssh/packet-pool.js';
 import { CoalescingSocket } from '../../../src/agent/transport/ssh/socket.js';
 import { eventually } from '../../helpers/eventually.js';
 
@@ -8,19 +10,23 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A loopback server recording the size of every chunk each accepted connection receives. */
-async function recordingServer(): Promise<{ port: number; chunks: number[]; ended: () => boolean }> {
+/** A loopback server recording the size of every chunk each accepted connection receives, and a digest of all bytes. */
+async function recordingServer(): Promise<{ port: number; chunks: number[]; ended: () => boolean; digest: () => string }> {
   const chunks: number[] = [];
+  const hash = createHash('sha256');
   let ended = false;
   const server = net.createServer((socket) => {
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk.length));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk.length);
+      hash.update(chunk);
+    });
     socket.on('end', () => { ended = true; socket.end(); });
   });
   cleanups.push(() => server.close());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address !== 'object') throw new Error('no address');
-  return { port: address.port, chunks, ended: () => ended };
+  return { port: address.port, chunks, ended: () => ended, digest: () => hash.digest('hex') };
 }
 
 describe('CoalescingSocket', () => {
@@ -56,5 +62,63 @@ describe('CoalescingSocket', () => {
     socket.end();
     await eventually(() => expect(server.ended()).toBe(true));
     expect(server.chunks.reduce((sum, size) => sum + size, 0)).toBe(5);
+  });
+});
+
+describe('SshPacketPool', () => {
+  it('takes back a buffer written whole, once; not a view of it, nor one it did not hand out', () => {
+    const pool = new SshPacketPool();
+    const packet = pool.take(1000);
+    expect(packet.byteLength).toBe(1000);
+    expect(pool.releaser(packet.subarray(0, 4))).toBeUndefined();
+    expect(pool.releaser(packet.subarray(4))).toBeUndefined();
+    expect(pool.releaser(Buffer.alloc(1000))).toBeUndefined();
+    const release = pool.releaser(packet);
+    expect(release).toBeDefined();
+    expect(pool.releaser(packet)).toBeUndefined(); // once per take()
+    release?.();
+    const next = pool.take(2000);
+    expect(next.buffer).toBe(packet.buffer); // the same memory again
+    expect(pool.take(2000).buffer).not.toBe(packet.buffer);
+  });
+
+  it('hands out packets larger than its buffers as plain, unpooled buffers', () => {
+    const pool = new SshPacketPool();
+    const large = pool.take(SSH_PACKET_CAPACITY + 1);
+    expect(large.byteLength).toBe(SSH_PACKET_CAPACITY + 1);
+    expect(pool.releaser(large)).toBeUndefined();
+  });
+
+  it('is registered once, under the global the patched ssh2 reads', () => {
+    const pool = installSshPacketPool();
+    expect(installSshPacketPool()).toBe(pool);
+    expect((globalThis as Record<symbol, unknown>)[SSH_PACKET_POOL_KEY]).toBe(pool);
+  });
+
+  it('gets pooled packets back from CoalescingSocket once written, with every byte delivered intact', async () => {
+    const server = await recordingServer();
+    const socket = new CoalescingSocket().connect({ host: '127.0.0.1', port: server.port });
+    cleanups.push(() => socket.destroy());
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const pool = installSshPacketPool();
+    const expected = createHash('sha256');
+    const backings = new Set<ArrayBufferLike>();
+    // Packets written, filled with a pattern, then (after their writes completed) reused.
+    for (let round = 0; round < 20; round++) {
+      let completed = 0;
+      for (let i = 0; i < 40; i++) {
+        const packet = pool.take(32_768 + 37);
+        packet.fill((round * 40 + i) & 0xff);
+        backings.add(packet.buffer);
+        expected.update(packet);
+        socket.write(packet, () => { completed++; });
+      }
+      await eventually(() => expect(completed).toBe(40));
+    }
+    socket.end();
+    await eventually(() => expect(server.ended()).toBe(true));
+    expect(server.digest()).toBe(expected.digest('hex'));
+    // 800 packets came from far fewer buffers: they were taken back after their writes.
+    expect(backings.size).toBeLessThanOrEqual(80);
   });
 });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { duplexPair } from 'node:stream';
+import { duplexPair, PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import { INITIAL_STREAM_CREDIT } from '../../../src/wire/frame.js';
-import type { WireStream } from '../../../src/wire/multiplexer.js';
+import type { Carrier, WireStream } from '../../../src/wire/multiplexer.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
 import { eventually } from '../../helpers/eventually.js';
 import { carrierOf, errorOf, readAll, text, writeRandom, useCleanups } from './pair.js';
@@ -182,5 +182,74 @@ describe('Multiplexer streams', () => {
     const hashes = await Promise.all(senders);
     expect(results.map((r) => r.sha256)).toEqual(hashes);
     expect(results.map((r) => r.id)).toEqual(Array.from({ length: count }, (_, i) => 2 * i + 1));
+  });
+});
+
+describe('Multiplexer write buffers', () => {
+  /**
+   * Two carriers joined by writables that copy each chunk only just before calling its write
+   * callback, a timer later (after the multiplexer's next flushes): a buffer reused before its
+   * callback would arrive corrupted.
+   * Records the backing store of every chunk written.
+   */
+  function copyingCarriers(reusableWrites: boolean): { carriers: [Carrier, Carrier]; backings: Set<ArrayBufferLike>; destroy: () => void } {
+    const backings = new Set<ArrayBufferLike>();
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const copyingWriter = (target: PassThrough): Writable => new Writable({
+      write(chunk: Buffer, _encoding, callback): void {
+        backings.add(chunk.buffer);
+        setTimeout(() => {
+          target.write(Buffer.from(chunk));
+          callback();
+        }, 1);
+      },
+      final(callback): void {
+        target.end();
+        callback();
+      },
+    });
+    return {
+      carriers: [
+        { readable: toClient, writable: copyingWriter(toServer), reusableWrites },
+        { readable: toServer, writable: copyingWriter(toClient), reusableWrites },
+      ],
+      backings,
+      destroy: () => { toServer.destroy(); toClient.destroy(); },
+    };
+  }
+
+  it('reuses its write buffers when the carrier allows it, and every byte arrives intact', async () => {
+    const { carriers, backings, destroy } = copyingCarriers(true);
+    const client = new Multiplexer(carriers[0], { role: 'client' });
+    const server = new Multiplexer(carriers[1], { role: 'server' });
+    try {
+      const streams = [client.open(), client.open(), client.open()];
+      const sent = Promise.all(streams.map((stream) => writeRandom(stream, 6 * 1024 * 1024, 100_000)));
+      const received = Promise.all(streams.map(async () => readAll(await server.accept(never))));
+      const [digests, results] = await Promise.all([sent, received]);
+      expect(results.map((result) => result.sha256).sort()).toEqual([...digests].sort());
+      // 18 MiB went out in batches of up to 256 KiB: through a handful of buffers.
+      expect(client.bytesWritten).toBeGreaterThan(18 * 1024 * 1024);
+      expect(backings.size).toBeLessThan(20);
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+      destroy();
+    }
+  });
+
+  it('writes every batch from a new buffer otherwise', async () => {
+    const { carriers, backings, destroy } = copyingCarriers(false);
+    const client = new Multiplexer(carriers[0], { role: 'client' });
+    const server = new Multiplexer(carriers[1], { role: 'server' });
+    try {
+      const stream = client.open();
+      const [digest, result] = await Promise.all([writeRandom(stream, 4 * 1024 * 1024, 100_000), server.accept(never).then(readAll)]);
+      expect(result.sha256).toBe(digest);
+      expect(backings.size).toBeGreaterThan(16);
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+      destroy();
+    }
   });
 });

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { cancelledError } from '../../../base/abort.js';
 import { errnoCode, errorMessage, TransportError, type MutagenError } from '../../../base/errors.js';
+import { installSshPacketPool, type SshPacketPool } from './packet-pool.js';
 
 /** A byte stream to an SSH server plus how to tear it down. */
 export interface SshSocket {
@@ -23,10 +24,12 @@ type WriteCallback = (error?: Error | null) => void;
  * its own system call and, with Nagle off, its own TCP segment: corking until the turn's
  * nextTick callbacks run cuts the calls (and the peer's wake-ups) several times over, without
  * holding bytes past the current turn. (net.Socket#connect() resets an overridden `write`, so
- * the coalescing one is installed once connected, the way Node itself swaps `write`.)
+ * the coalescing one is installed once connected, the way Node itself swaps `write`.) A packet
+ * buffer from the SSH packet pool goes back to it when its write completes (packet-pool.ts).
  */
 export class CoalescingSocket extends net.Socket {
   private uncorkScheduled = false;
+  private readonly packets: SshPacketPool = installSshPacketPool();
   private readonly release = (): void => {
     this.uncorkScheduled = false;
     this.uncork();
@@ -43,10 +46,20 @@ export class CoalescingSocket extends net.Socket {
       this.cork();
       process.nextTick(this.release);
     }
-    if (typeof encodingOrCallback === 'function') return super.write(chunk, encodingOrCallback);
-    if (encodingOrCallback === undefined) return super.write(chunk, callback);
+    if (typeof encodingOrCallback === 'function') return super.write(chunk, this.releasing(chunk, encodingOrCallback));
+    if (encodingOrCallback === undefined) return super.write(chunk, this.releasing(chunk, callback));
     return super.write(chunk, encodingOrCallback, callback);
   };
+
+  /** `callback`, preceded by giving a pooled packet buffer back once the write is done with it. */
+  private releasing(chunk: Uint8Array | string, callback: WriteCallback | undefined): WriteCallback | undefined {
+    const release = typeof chunk === 'string' ? undefined : this.packets.releaser(chunk);
+    if (release === undefined) return callback;
+    return (error) => {
+      release();
+      callback?.(error);
+    };
+  }
 }
 
 /** A TCP connection; rejects with a readable reason (refused, unresolvable, timed out). */

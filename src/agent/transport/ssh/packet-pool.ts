@@ -1,0 +1,54 @@
+/**
+ * Reused buffers for ssh2's outgoing packets. ssh2 allocates a new buffer for every packet it
+ * sends (up to about 35 KB each), encrypts it in place and writes it to the socket: a bulk
+ * transfer allocates as many bytes outside the JavaScript heap as it sends, and V8 answers with
+ * a full garbage collection every few tens of MiB (a fifth of the daemon's CPU on a forward).
+ *
+ * The daemon's bundle routes ssh2's packet allocation here (scripts/build.ts, plugin
+ * `ssh2-packet-pool`, through a global registered by installSshPacketPool()), and the SSH
+ * socket (socket.ts) hands a packet's buffer back once its write has completed: from then on
+ * nothing refers to its bytes. Only a buffer written whole, exactly as take() returned it, is
+ * taken back, and at most once per take(); anything else is left to the garbage collector.
+ */
+
+/** ssh2's largest packet (MAX_PACKET_SIZE 35000) plus room for its length, padding and tag. */
+export const SSH_PACKET_CAPACITY = 35_000 + 64;
+/** Spare buffers kept (a little over 2 MiB): enough for what one event-loop turn writes. */
+const MAX_SPARE_PACKETS = 64;
+/** The global the patched ssh2 looks for (see scripts/build.ts). */
+export const SSH_PACKET_POOL_KEY = Symbol.for('mutagen-ts.ssh2-packet-pool');
+
+export class SshPacketPool {
+  private readonly spare: ArrayBuffer[] = [];
+  /** Buffers handed out and not yet given back, by backing store, with the length handed out. */
+  private readonly out = new WeakMap<ArrayBufferLike, number>();
+
+  /** A buffer of `size` bytes for one packet. */
+  take(size: number): Buffer {
+    if (size > SSH_PACKET_CAPACITY) return Buffer.allocUnsafe(size);
+    const backing = this.spare.pop() ?? new ArrayBuffer(SSH_PACKET_CAPACITY);
+    this.out.set(backing, size);
+    return Buffer.from(backing, 0, size);
+  }
+
+  /** When `chunk` is a whole packet buffer from take(), a callback that takes it back; else undefined. */
+  releaser(chunk: Uint8Array): (() => void) | undefined {
+    const backing = chunk.buffer;
+    if (chunk.byteOffset !== 0 || this.out.get(backing) !== chunk.byteLength) return undefined;
+    this.out.delete(backing);
+    return () => {
+      if (this.spare.length < MAX_SPARE_PACKETS && backing instanceof ArrayBuffer) this.spare.push(backing);
+    };
+  }
+}
+
+let installed: SshPacketPool | undefined;
+
+/** The process's pool, registered for the patched ssh2 on first use. */
+export function installSshPacketPool(): SshPacketPool {
+  if (installed === undefined) {
+    installed = new SshPacketPool();
+    (globalThis as Record<symbol, unknown>)[SSH_PACKET_POOL_KEY] = installed;
+  }
+  return installed;
+}
