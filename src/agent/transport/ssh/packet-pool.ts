@@ -5,7 +5,7 @@
  * a full garbage collection every few tens of MiB (a fifth of the daemon's CPU on a forward).
  *
  * The daemon's bundle routes ssh2's packet allocation here (scripts/build.ts, plugin
- * `ssh2-packet-pool`, through a global registered by installSshPacketPool()), and the SSH
+ * `ssh2-crypto`, through a global registered by installSshPacketPool()), and the SSH
  * socket (socket.ts) hands a packet's buffer back once its write has completed: from then on
  * nothing refers to its bytes. Only a buffer written whole, exactly as take() returned it, is
  * taken back, and at most once per take(); anything else is left to the garbage collector.
