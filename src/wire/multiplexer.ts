@@ -30,6 +30,8 @@ export interface MultiplexerOptions {
 
 /** Frames queued for one carrier write; flushed at the end of the tick or when this is reached. */
 const BATCH_BYTES = 256 * 1024;
+/** Batches from this size are encoded into a reusable buffer (Carrier.reusableWrites). */
+const POOLED_BATCH_MINIMUM = 64 * 1024;
 const MAX_U32 = 0xffff_ffff;
 /** How long close() lets the carrier flush before destroying it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -324,7 +326,9 @@ export class Multiplexer implements StreamHost {
     for (const stream of this.creditDirty) this.grantCredit(stream);
     this.creditDirty.clear();
     const pool = this.writeBuffers;
-    const into = pool?.get();
+    // Only bulk batches go into a pooled buffer: a small one queued behind a blocked carrier
+    // would otherwise hold a whole pooled buffer for a few bytes.
+    const into = this.batch.bytes >= POOLED_BATCH_MINIMUM ? pool?.get() : undefined;
     const buffer = this.batch.take(into);
     const reused = into !== undefined && buffer !== undefined && buffer.buffer === into.buffer;
     if (into !== undefined && !reused) pool?.release(into);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { installSshPacketPool, SSH_PACKET_CAPACITY, SSH_PACKET_POOL_KEY, SshPacketPool } from '../../../src/agent/transport/ssh/packet-pool.js';
+import { installSshPacketPool, SSH_PACKET_CAPACITY, SSH_PACKET_POOL_KEY, SSH_PACKET_POOL_MINIMUM, SshPacketPool } from '../../../src/agent/transport/ssh/packet-pool.js';
 import { CoalescingSocket } from '../../../src/agent/transport/ssh/socket.js';
 import { eventually } from '../../helpers/eventually.js';
 
@@ -68,25 +68,27 @@ describe('CoalescingSocket', () => {
 describe('SshPacketPool', () => {
   it('takes back a buffer written whole, once; not a view of it, nor one it did not hand out', () => {
     const pool = new SshPacketPool();
-    const packet = pool.take(1000);
-    expect(packet.byteLength).toBe(1000);
+    const packet = pool.take(SSH_PACKET_POOL_MINIMUM);
+    expect(packet.byteLength).toBe(SSH_PACKET_POOL_MINIMUM);
     expect(pool.releaser(packet.subarray(0, 4))).toBeUndefined();
     expect(pool.releaser(packet.subarray(4))).toBeUndefined();
-    expect(pool.releaser(Buffer.alloc(1000))).toBeUndefined();
+    expect(pool.releaser(Buffer.alloc(SSH_PACKET_POOL_MINIMUM))).toBeUndefined();
     const release = pool.releaser(packet);
     expect(release).toBeDefined();
     expect(pool.releaser(packet)).toBeUndefined(); // once per take()
     release?.();
-    const next = pool.take(2000);
+    const next = pool.take(32_805);
     expect(next.buffer).toBe(packet.buffer); // the same memory again
-    expect(pool.take(2000).buffer).not.toBe(packet.buffer);
+    expect(pool.take(32_805).buffer).not.toBe(packet.buffer);
   });
 
-  it('hands out packets larger than its buffers as plain, unpooled buffers', () => {
+  it('hands out small packets and packets larger than its buffers as plain, unpooled buffers', () => {
     const pool = new SshPacketPool();
-    const large = pool.take(SSH_PACKET_CAPACITY + 1);
-    expect(large.byteLength).toBe(SSH_PACKET_CAPACITY + 1);
-    expect(pool.releaser(large)).toBeUndefined();
+    for (const size of [SSH_PACKET_CAPACITY + 1, SSH_PACKET_POOL_MINIMUM - 1, 100]) {
+      const plain = pool.take(size);
+      expect(plain.byteLength).toBe(size);
+      expect(pool.releaser(plain)).toBeUndefined();
+    }
   });
 
   it('is registered once, under the global the patched ssh2 reads', () => {

@@ -13,6 +13,8 @@
 
 /** ssh2's largest packet (MAX_PACKET_SIZE 35000) plus room for its length, padding and tag. */
 export const SSH_PACKET_CAPACITY = 35_000 + 64;
+/** Packets from this size come from the pool (smaller ones are not worth a pooled buffer). */
+export const SSH_PACKET_POOL_MINIMUM = 16 * 1024;
 /** Spare buffers kept (a little over 2 MiB): enough for what one event-loop turn writes. */
 const MAX_SPARE_PACKETS = 64;
 /** The global the patched ssh2 looks for (see scripts/build.ts). */
@@ -23,9 +25,12 @@ export class SshPacketPool {
   /** Buffers handed out and not yet given back, by backing store, with the length handed out. */
   private readonly out = new WeakMap<ArrayBufferLike, number>();
 
-  /** A buffer of `size` bytes for one packet. */
+  /**
+   * A buffer of `size` bytes for one packet. Only bulk packets are pooled: a small one queued
+   * behind a slow socket would otherwise hold a whole pooled buffer for a few bytes.
+   */
   take(size: number): Buffer {
-    if (size > SSH_PACKET_CAPACITY) return Buffer.allocUnsafe(size);
+    if (size > SSH_PACKET_CAPACITY || size < SSH_PACKET_POOL_MINIMUM) return Buffer.allocUnsafe(size);
     const backing = this.spare.pop() ?? new ArrayBuffer(SSH_PACKET_CAPACITY);
     this.out.set(backing, size);
     return Buffer.from(backing, 0, size);
