@@ -7,7 +7,7 @@ import { silentLogger } from '../base/logger.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { Frame, FrameType } from './frame.js';
 import { FrameDecoder, INITIAL_STREAM_CREDIT, MAX_FRAME_PAYLOAD } from './frame.js';
-import { FrameBatch, WriteBufferPool } from './frame-batch.js';
+import { FrameBatch, WRITE_BUFFER_SIZE, WriteBufferPool } from './frame-batch.js';
 import { ReceiveWindows } from './receive-window.js';
 import { parseWireError, toWireError, fromWireError } from './wire-error.js';
 import type { StreamHost } from './wire-stream.js';
@@ -326,15 +326,14 @@ export class Multiplexer implements StreamHost {
     for (const stream of this.creditDirty) this.grantCredit(stream);
     this.creditDirty.clear();
     const pool = this.writeBuffers;
+    const size = this.batch.bytes;
     // Only bulk batches go into a pooled buffer: a small one queued behind a blocked carrier
     // would otherwise hold a whole pooled buffer for a few bytes.
-    const into = this.batch.bytes >= POOLED_BATCH_MINIMUM ? pool?.get() : undefined;
+    const into = pool !== undefined && size >= POOLED_BATCH_MINIMUM && size <= WRITE_BUFFER_SIZE ? pool.get() : undefined;
     const buffer = this.batch.take(into);
-    const reused = into !== undefined && buffer !== undefined && buffer.buffer === into.buffer;
-    if (into !== undefined && !reused) pool?.release(into);
     if (buffer === undefined) return;
     this.written += buffer.length;
-    const accepted = reused ? this.carrier.writable.write(buffer, () => pool?.release(into)) : this.carrier.writable.write(buffer);
+    const accepted = into === undefined ? this.carrier.writable.write(buffer) : this.carrier.writable.write(buffer, () => pool?.release(into));
     if (!accepted) this.blocked = true;
     if (!this.blocked) this.resumeSenders();
   }

@@ -21,7 +21,7 @@ const MAX_SPARE_PACKETS = 64;
 export const SSH_PACKET_POOL_KEY = Symbol.for('mutagen-ts.ssh2-packet-pool');
 
 export class SshPacketPool {
-  private readonly spare: ArrayBuffer[] = [];
+  private readonly spare: ArrayBufferLike[] = [];
   /** Buffers handed out and not yet given back, by backing store, with the length handed out. */
   private readonly out = new WeakMap<ArrayBufferLike, number>();
 
@@ -42,7 +42,7 @@ export class SshPacketPool {
     if (chunk.byteOffset !== 0 || this.out.get(backing) !== chunk.byteLength) return undefined;
     this.out.delete(backing);
     return () => {
-      if (this.spare.length < MAX_SPARE_PACKETS && backing instanceof ArrayBuffer) this.spare.push(backing);
+      if (this.spare.length < MAX_SPARE_PACKETS) this.spare.push(backing);
     };
   }
 }
