@@ -5,6 +5,7 @@ import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { anySignal, raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
 import { createYielder } from '../../base/yielder.js';
+import { childPath } from '../../base/paths.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
 import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
@@ -283,8 +284,13 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void> {
+    // A receiver in this process (local↔local) copies new files from here in its file threads;
+    // the stream then carries only the rest.
+    const positions = receiver instanceof StagingReceiver
+      ? await receiver.copyLocally((relative) => this.absolute(relative), signal)
+      : request.paths.map((_, index) => index);
     const yieldTurn = createYielder();
-    for (let i = 0; i < request.paths.length; i++) {
+    for (const i of positions) {
       signal.throwIfAborted();
       await yieldTurn();
       const relative = request.paths[i] as string;
@@ -363,7 +369,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   private absolute(relative: string): string {
-    return relative === '' ? this.options.root : path.join(this.options.root, relative);
+    return relative === '' ? this.options.root : childPath(this.options.root, relative);
   }
 
   private assertWritable(operation: string): void {

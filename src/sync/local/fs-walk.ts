@@ -1,6 +1,7 @@
 import { lstat, readdir } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
+import { childPath } from '../../base/paths.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const LENIENT_UTF8 = new TextDecoder('utf-8');
@@ -92,7 +93,7 @@ export class PathWalker {
     await this.verifyRoot();
     let parent = this.root;
     for (const component of components.slice(0, -1)) {
-      const child = path.join(parent, component);
+      const child = childPath(parent, component);
       if (!this.verified.has(child)) {
         if (!(await this.hasName(parent, component))) throw new WalkError('parent path does not exist or has incorrect casing');
         await this.verifyDirectory(child, 'parent path is not a directory');
@@ -101,7 +102,7 @@ export class PathWalker {
     }
     const name = components[components.length - 1] as string;
     if (validateLeaf && !(await this.hasName(parent, name))) throw new WalkError('leaf name does not exist or has incorrect casing');
-    return { parent, name, absolute: path.join(parent, name) };
+    return { parent, name, absolute: childPath(parent, name) };
   }
 
   /** Records that `name` now exists in `parent` (keeps cached listings truthful). */

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { MutagenError } from '../../base/errors.js';
 import { startScriptWorker, type ScriptWorkerHandlers } from '../../base/script-worker.js';
 import { createHasher, HASH_CHUNK_SIZE, hashPath, type PathHashResult, type Yielder } from './hasher.js';
+import type { WrittenStat } from './staging-writer.js';
 
 /** Algorithms the threads hash with (node:crypto); xxh128 (hash-wasm) stays on the loop. */
 export type PooledAlgorithm = 'sha1' | 'sha256';
@@ -15,11 +16,15 @@ const BATCH_FILES = 64;
 const IDLE_EXIT_MS = 2_000;
 
 /**
- * The hashing thread (a classic script: `eval` workers cannot import). For each file of a batch,
- * exactly what hasher.ts hashPath() does for a file that fits its first reads: open without
- * following links and without blocking, read until end of file (a short read at or past the
- * expected size ends it), fstat, compare sizes, close. Results, in order:
- * ['hashed', digest, bytesRead] | ['vanished'] | ['open-failed', code, message] | ['problem', text].
+ * The file thread (a classic script: `eval` workers cannot import). Each job of a batch is one of:
+ * - ['hash', file, expectedSize, algorithm]: exactly what hasher.ts hashPath() does for a file
+ *   that fits its first reads: open without following links and without blocking, read until end
+ *   of file (a short read at or past the expected size ends it), fstat, compare sizes, close.
+ *   ['hashed', digest, bytesRead] | ['vanished'] | ['open-failed', code, message] | ['problem', text].
+ * - ['copy', source, target, mode, algorithm, limit]: the same open of `source`, which must be a
+ *   regular file of at most `limit` bytes; `target` is created exclusively with `mode` and gets
+ *   every byte read, hashed on the way. ['copied', digest, ino, size, mtimeNs, mode] (the target's
+ *   stat) | ['skipped', reason]: nothing is left at `target` then.
  */
 const WORKER_SOURCE = `
 'use strict';
@@ -62,18 +67,66 @@ function hashOne(file, expected, algorithm) {
     fs.closeSync(fd);
   }
 }
-parentPort.on('message', ({ id, files }) => {
-  const results = [];
-  for (const [file, expected, algorithm] of files) {
-    try {
-      results.push(hashOne(file, expected, algorithm));
-    } catch (error) {
-      results.push(['problem', 'unable to hash file contents: ' + (error instanceof Error ? error.message : String(error))]);
-    }
+function copyOne(source, target, mode, algorithm, limit) {
+  let input;
+  try {
+    input = fs.openSync(source, FLAGS);
+  } catch (error) {
+    return ['skipped', 'unable to open file: ' + error.message];
   }
-  parentPort.postMessage({ id, results });
+  let output = -1;
+  let created = false;
+  try {
+    const stat = fs.fstatSync(input);
+    if (!stat.isFile()) return ['skipped', 'not a regular file'];
+    if (stat.size > limit) return ['skipped', 'too large'];
+    output = fs.openSync(target, 'wx', mode);
+    created = true;
+    const hash = crypto.createHash(algorithm);
+    let total = 0;
+    for (;;) {
+      const count = fs.readSync(input, buffer, 0, buffer.length, null);
+      if (count === 0) break;
+      if (total + count > limit) return ['skipped', 'too large'];
+      hash.update(buffer.subarray(0, count));
+      for (let written = 0; written < count;) {
+        const bytes = fs.writeSync(output, buffer, written, count - written, total + written);
+        if (bytes === 0) throw new Error('short write');
+        written += bytes;
+      }
+      total += count;
+      // A short read of a regular file is its end (at that moment), as when hashing.
+      if (count < buffer.length && total >= stat.size) break;
+    }
+    const written = fs.fstatSync(output, { bigint: true });
+    const closing = output;
+    output = -1;
+    fs.closeSync(closing);
+    created = false;
+    return ['copied', hash.digest(), written.ino, written.size, written.mtimeNs, written.mode];
+  } catch (error) {
+    return ['skipped', error instanceof Error ? error.message : String(error)];
+  } finally {
+    fs.closeSync(input);
+    if (output >= 0) { try { fs.closeSync(output); } catch {} }
+    if (created) { try { fs.rmSync(target, { force: true }); } catch {} }
+  }
+}
+function run(job) {
+  try {
+    return job[0] === 'copy' ? copyOne(job[1], job[2], job[3], job[4], job[5]) : hashOne(job[1], job[2], job[3]);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return job[0] === 'copy' ? ['skipped', message] : ['problem', 'unable to hash file contents: ' + message];
+  }
+}
+parentPort.on('message', ({ id, jobs }) => {
+  parentPort.postMessage({ id, results: jobs.map(run) });
 });
 `;
+
+type HashJob = readonly ['hash', string, number, PooledAlgorithm];
+type CopyJob = readonly ['copy', string, string, number, PooledAlgorithm, number];
 
 export type WireResult =
   | readonly ['hashed', Uint8Array, number]
@@ -81,14 +134,22 @@ export type WireResult =
   | readonly ['open-failed', string, string]
   | readonly ['problem', string];
 
-/** What a hashing thread posts back for one batch. */
+type CopyWireResult = readonly ['copied', Uint8Array, bigint, bigint, bigint, bigint] | readonly ['skipped', string];
+
+/** What a file thread posts back for one batch. */
 export interface HashMessage {
   readonly id: number;
-  readonly results: WireResult[];
+  readonly results: (WireResult | CopyWireResult)[];
 }
 
+/** A copy made by a file thread: the digest of the bytes it wrote, and the new file's stat. */
+export type CopyResult =
+  | { readonly kind: 'copied'; readonly digest: Uint8Array; readonly stat: WrittenStat }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
 interface Request {
-  readonly resolve: (result: PathHashResult) => void;
+  readonly job: HashJob | CopyJob;
+  readonly resolve: (result: WireResult | CopyWireResult | undefined) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -102,13 +163,14 @@ interface Lane {
  * Hashes small files in worker threads while the scan walks on (sync-semantics §2.5: the same
  * reads and checks as on the loop, so the same result). The scanner hands over files once it has
  * hashed a few on the loop itself, so a rescan after a small change never waits for a thread to
- * start. Threads are started on demand, one per core (at least one, at most two), and end when
- * idle; when none can start, files are hashed on the loop. A thread that dies fails its files
- * with MUTAGEN_SCAN_RETRY: the scan is retried, it never records a file it could not hash.
+ * start. The same threads copy small files into staging for local↔local sessions (copy()).
+ * Threads are started on demand, one per core (at least one, at most two), and end when
+ * idle; when none can start, files are hashed on the loop (and copies are skipped). A thread that
+ * dies fails its files with MUTAGEN_SCAN_RETRY: the scan is retried, it never records a file it
+ * could not hash.
  */
 export class HashPool {
   private readonly lanes: Lane[] = [];
-  private queue: [string, number, PooledAlgorithm][] = [];
   private queued: Request[] = [];
   private flushScheduled = false;
   private nextId = 0;
@@ -118,18 +180,23 @@ export class HashPool {
 
   /** Hashes the regular file at `absolute` (lstat said `expectedSize` bytes). */
   async hash(absolute: string, expectedSize: number, algorithm: PooledAlgorithm): Promise<PathHashResult> {
-    return new Promise<PathHashResult>((resolve, reject) => {
-      this.queue.push([absolute, expectedSize, algorithm]);
-      this.queued.push({ resolve, reject });
-      if (this.queue.length >= BATCH_FILES) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
-      }
-    });
+    const result = await this.submit(['hash', absolute, expectedSize, algorithm]);
+    // No thread could start (a process, thread or memory limit): hashed here instead.
+    return result === undefined ? hashHere(absolute, expectedSize, algorithm) : fromWire(result as WireResult);
+  }
+
+  /**
+   * Copies the regular file at `source` (not following a symbolic link) to a new file `target`
+   * created exclusively with permission bits `mode`, hashing what it copies. Skipped (nothing at
+   * `target`) when `source` cannot be opened, is not a regular file, is or grows larger than
+   * `limit` bytes, or the copy fails; rejects with MUTAGEN_SCAN_RETRY when its thread is lost.
+   */
+  async copy(source: string, target: string, mode: number, algorithm: PooledAlgorithm, limit: number): Promise<CopyResult> {
+    const result = await this.submit(['copy', source, target, mode, algorithm, limit]) as CopyWireResult | undefined;
+    if (result === undefined) return { kind: 'skipped', reason: 'no file thread could start' };
+    if (result[0] === 'skipped') return { kind: 'skipped', reason: result[1] };
+    const [, digest, ino, size, mtimeNs, fileMode] = result;
+    return { kind: 'copied', digest: new Uint8Array(digest), stat: { ino, size, mtimeNs, mode: fileMode } };
   }
 
   /** Ends the threads; files in flight fail. */
@@ -142,27 +209,36 @@ export class HashPool {
     }));
   }
 
+  /** Queues `job` for a thread; undefined when no thread could start. */
+  private async submit(job: HashJob | CopyJob): Promise<WireResult | CopyWireResult | undefined> {
+    return new Promise<WireResult | CopyWireResult | undefined>((resolve, reject) => {
+      this.queued.push({ job, resolve, reject });
+      if (this.queued.length >= BATCH_FILES) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
   private flush(): void {
-    if (this.queue.length === 0) return;
-    const files = this.queue;
+    if (this.queued.length === 0) return;
     const requests = this.queued;
-    this.queue = [];
     this.queued = [];
     let lane: Lane;
     try {
       lane = this.pick();
     } catch {
-      // No thread could start (a process, thread or memory limit): hashed here instead.
-      files.forEach(([file, expectedSize, algorithm], index) => {
-        const request = requests[index] as Request;
-        hashHere(file, expectedSize, algorithm).then(request.resolve, request.reject);
-      });
+      for (const request of requests) request.resolve(undefined);
       return;
     }
     const id = this.nextId++;
     lane.inFlight.set(id, requests);
-    lane.files += files.length;
-    lane.worker.postMessage({ id, files });
+    lane.files += requests.length;
+    lane.worker.postMessage({ id, jobs: requests.map((request) => request.job) });
   }
 
   /** The lane with the fewest files in flight, starting another while below the pool size. */
@@ -180,7 +256,7 @@ export class HashPool {
     }
   }
 
-  /** A new hashing thread, wired to `handlers` (overridable to simulate one that cannot start). */
+  /** A new file thread, wired to `handlers` (overridable to simulate one that cannot start). */
   protected createWorker(handlers: ScriptWorkerHandlers<HashMessage>): Worker {
     return startScriptWorker(WORKER_SOURCE, 'hashing thread', handlers);
   }
@@ -198,7 +274,7 @@ export class HashPool {
     return lane;
   }
 
-  private onResults(lane: Lane, id: number, results: readonly WireResult[]): void {
+  private onResults(lane: Lane, id: number, results: readonly (WireResult | CopyWireResult)[]): void {
     const requests = lane.inFlight.get(id);
     if (requests === undefined) return;
     lane.inFlight.delete(id);
@@ -206,7 +282,7 @@ export class HashPool {
     requests.forEach((request, index) => {
       const result = results[index];
       if (result === undefined) request.reject(new MutagenError('MUTAGEN_SCAN_RETRY', 'no result from a hashing thread'));
-      else request.resolve(fromWire(result));
+      else request.resolve(result);
     });
     this.idleCheck();
   }
@@ -226,7 +302,7 @@ export class HashPool {
   }
 
   private idleCheck(): void {
-    if (this.queue.length > 0 || this.lanes.some((lane) => lane.inFlight.size > 0)) return;
+    if (this.queued.length > 0 || this.lanes.some((lane) => lane.inFlight.size > 0)) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => void this.close(), IDLE_EXIT_MS);
     this.idleTimer.unref();

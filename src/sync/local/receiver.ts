@@ -12,6 +12,9 @@ import { operationRange } from '../rsync/validate.js';
 import { REMEMBERED_BLOCKS_LIMIT, REMEMBERED_SIGNATURE_MINIMUM, type SignatureMemory } from './file-content.js';
 import type { StagingSink, StagingStore } from './staging.js';
 
+/** Copies copyLocally() keeps in flight (file threads take them 64 at a time). */
+const LOCAL_COPY_WINDOW = 512;
+
 interface Current {
   readonly path: string;
   readonly base: FileHandle | undefined;
@@ -34,7 +37,10 @@ interface Current {
  * that path.
  */
 export class StagingReceiver implements DeltaReceiver {
-  private index = 0;
+  /** Positions (in `paths`) whose transmissions come in the stream, in order; all unless copyLocally() ran. */
+  private order: readonly number[];
+  /** How many of `order` the stream has finished. */
+  private position = 0;
   private current: Current | undefined;
   private receivedFiles = 0;
   private totalReceivedSize = 0;
@@ -48,12 +54,14 @@ export class StagingReceiver implements DeltaReceiver {
     private readonly signatures: readonly Signature[],
     private readonly store: StagingStore,
     private readonly memory?: SignatureMemory,
-  ) {}
+  ) {
+    this.order = paths.map((_, index) => index);
+  }
 
   progress(): StagingProgress | undefined {
     if (this.finished) return undefined;
     return {
-      path: this.current?.path ?? this.paths[this.index] ?? '',
+      path: this.current?.path ?? this.paths[this.order[this.position] ?? -1] ?? '',
       receivedSize: this.current?.receivedSize ?? 0,
       expectedSize: this.current?.expectedSize ?? 0,
       receivedFiles: this.receivedFiles,
@@ -63,7 +71,7 @@ export class StagingReceiver implements DeltaReceiver {
   }
 
   async write(transmission: Transmission): Promise<void> {
-    if (this.index >= this.paths.length) throw new MutagenError('MUTAGEN_STAGING', 'received transmission beyond the requested paths');
+    if (this.position >= this.order.length) throw new MutagenError('MUTAGEN_STAGING', 'received transmission beyond the requested paths');
     const current = this.current ?? (await this.begin());
     if (transmission.kind === 'done') {
       await this.end(current, transmission.error);
@@ -90,6 +98,56 @@ export class StagingReceiver implements DeltaReceiver {
     }
   }
 
+  /**
+   * Stages the plan's paths that have no base (files new to this side) from the sender's root
+   * on this machine (local↔local sessions: `source` maps a path to the sender's file): each is
+   * copied and hashed by a file thread (StagingStore.copyIn), so the event loop only dispatches
+   * them. Resolves to the positions in `paths` left for the transmission stream, in order (files
+   * patched against a base, large files, and whatever a thread skipped): the stream then carries
+   * exactly those. Must run before the first write(); waits for every copy it started.
+   */
+  async copyLocally(source: (relative: string) => string, signal: AbortSignal): Promise<readonly number[]> {
+    if (this.position > 0 || this.current !== undefined) throw new MutagenError('MUTAGEN_INTERNAL', 'local copies after the transmission stream started');
+    if (!this.store.copiesInThreads) return this.order;
+    const streamed: number[] = [];
+    let active = 0;
+    let wake: (() => void) | undefined;
+    const settle = (): void => {
+      active -= 1;
+      const waiting = wake;
+      wake = undefined;
+      waiting?.();
+    };
+    const copy = async (index: number, relative: string): Promise<void> => {
+      const size = await this.store.copyIn(relative, source(relative)).catch(() => undefined);
+      if (size === undefined) {
+        streamed.push(index);
+        return;
+      }
+      this.memory?.forget(relative);
+      this.receivedFiles += 1;
+      this.totalReceivedSize += size;
+    };
+    try {
+      for (let index = 0; index < this.paths.length; index++) {
+        if (signal.aborted) break;
+        if ((this.signatures[index] as Signature).hashes.length > 0) {
+          streamed.push(index);
+          continue;
+        }
+        while (active >= LOCAL_COPY_WINDOW) await new Promise<void>((resolve) => { wake = resolve; });
+        active += 1;
+        void copy(index, this.paths[index] as string).finally(settle);
+      }
+    } finally {
+      // No copy may still be writing into the staging root once this returns (or throws).
+      while (active > 0) await new Promise<void>((resolve) => { wake = resolve; });
+    }
+    signal.throwIfAborted();
+    this.order = streamed.sort((a, b) => a - b);
+    return this.order;
+  }
+
   async finish(): Promise<void> {
     if (this.current !== undefined) await this.end(this.current, 'transmission ended early');
     this.finished = true;
@@ -108,8 +166,9 @@ export class StagingReceiver implements DeltaReceiver {
   }
 
   private async begin(): Promise<Current> {
-    const relative = this.paths[this.index] as string;
-    const signature = this.signatures[this.index] as Signature;
+    const index = this.order[this.position] as number;
+    const relative = this.paths[index] as string;
+    const signature = this.signatures[index] as Signature;
     let base: FileHandle | undefined;
     let burning = false;
     if (signature.hashes.length > 0) {
@@ -142,7 +201,7 @@ export class StagingReceiver implements DeltaReceiver {
 
   private async end(current: Current, error: string | undefined): Promise<void> {
     this.current = undefined;
-    this.index += 1;
+    this.position += 1;
     this.receivedFiles += 1;
     await current.base?.close().catch(() => undefined);
     if (current.burning || error !== undefined) {

@@ -3,8 +3,10 @@ import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
+import { childPath } from '../../base/paths.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
+import { hashPool, POOLED_FILE_LIMIT, type CopyResult } from './hash-pool.js';
 import { createHasher, type Hasher } from './hasher.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
@@ -25,6 +27,8 @@ const HELD_BUFFER_SIZE = WRITER_FILE_LIMIT;
  * memory per 256 MiB file).
  */
 const LARGE_BUFFER_SIZE = 1024 * 1024;
+/** Files up to this size are copied by a file thread (copyIn); larger ones are streamed, interruptibly. */
+const COPY_LIMIT = POOLED_FILE_LIMIT;
 /** A committed file at least this large is journaled at once (a crash would cost its transfer). */
 const JOURNAL_NOW_SIZE = 1024 * 1024;
 
@@ -149,13 +153,43 @@ export class StagingStore {
     }
   }
 
+  /** Whether copyIn() can work at all (the file threads hash with node:crypto only). */
+  get copiesInThreads(): boolean {
+    return this.options.hash !== 'xxh128';
+  }
+
+  /**
+   * Stages a copy of the local file `source` for `relative`, made and hashed by a file thread
+   * (hash-pool.ts; local↔local sessions, where the sender's files are on this very machine).
+   * Recorded under the digest of the bytes copied, as a committed sink would be. Resolves to the
+   * copied size, or undefined when the thread skipped the file (not a regular file, larger than
+   * COPY_LIMIT or the maximum staging file size, unreadable...): the caller streams it instead.
+   */
+  async copyIn(relative: string, source: string): Promise<number | undefined> {
+    const algorithm = this.options.hash;
+    if (algorithm === 'xxh128') return undefined;
+    if (!this.loaded) await this.initialize();
+    else await this.ensureRoot();
+    const name = `${this.tag}-${(this.counter++).toString(36)}`;
+    const limit = Math.min(COPY_LIMIT, this.options.maxFileSize);
+    let result: CopyResult;
+    try {
+      result = await hashPool.copy(source, childPath(this.options.root, name), this.options.fileMode ?? 0o600, algorithm, limit);
+    } catch {
+      return undefined; // the thread was lost: streamed instead
+    }
+    if (result.kind === 'skipped') return undefined;
+    await this.record(relative, name, result.digest, result.stat);
+    return Number(result.stat.size);
+  }
+
   /** Opens a sink for the file that will be staged for `relative`. */
   async createSink(relative: string): Promise<StagingSink> {
     if (!this.loaded) await this.initialize();
     else await this.ensureRoot();
     const hasher = await createHasher(this.options.hash);
     const name = `${this.tag}-${(this.counter++).toString(36)}`;
-    const file = path.join(this.options.root, name);
+    const file = childPath(this.options.root, name);
     const mode = this.options.fileMode ?? 0o600;
     // Sinks are used one after the other: they share their buffers instead of allocating them
     // per file (which costs garbage collection with many small files).
@@ -224,7 +258,7 @@ export class StagingStore {
     const key = indexKey(hex, relative);
     const previous = this.index.get(key);
     this.journal.append({ name, digestHex: hex, path: relative }, stat.size >= JOURNAL_NOW_SIZE);
-    this.index.set(key, { file: path.join(this.options.root, name), stat });
+    this.index.set(key, { file: childPath(this.options.root, name), stat });
     if (previous !== undefined) await unlink(previous.file).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });

@@ -1,4 +1,4 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errnoCode, MutagenError } from '../../../src/base/errors.js';
@@ -77,6 +77,49 @@ describe('HashPool (sync-semantics §2.5 in worker threads)', () => {
   });
 });
 
+describe('HashPool copies (local↔local staging)', () => {
+  it('copies a regular file to a new file with the mode asked, hashing the bytes it wrote, and reports the new stat', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    for (const size of [0, 1, 256 * 1024, 256 * 1024 + 3, 1024 * 1024 + 7]) {
+      const content = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) content[i] = (i * 7 + size) % 251;
+      const source = path.join(base, `source-${size}`);
+      const target = path.join(base, `target-${size}`);
+      await writeFile(source, content);
+      const result = await pool.copy(source, target, 0o640, 'sha1', 4 * 1024 * 1024);
+      if (result.kind !== 'copied') throw new Error(`skipped: ${result.reason}`);
+      expect(Buffer.from(result.digest).toString('hex')).toBe(sha1(content));
+      expect(Buffer.compare(await readFile(target), content)).toBe(0);
+      const written = await lstat(target, { bigint: true });
+      expect(result.stat).toEqual({ ino: written.ino, size: written.size, mtimeNs: written.mtimeNs, mode: written.mode });
+      expect(Number(written.mode) & 0o777).toBe(0o640);
+    }
+    const sha256 = await pool.copy(path.join(base, 'source-1'), path.join(base, 'sha256'), 0o600, 'sha256', 10);
+    expect(sha256.kind === 'copied' ? sha256.digest.length : 0).toBe(32);
+  });
+
+  it('skips what it must not copy and leaves nothing at the target, nor touches one that exists', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    await writeFile(path.join(base, 'file'), 'twelve bytes');
+    await symlink('file', path.join(base, 'link'));
+    await mkdir(path.join(base, 'directory'));
+    await writeFile(path.join(base, 'existing'), 'keep me');
+    const cases: [string, string, number][] = [
+      ['missing', 'to-missing', 100],
+      ['link', 'to-link', 100], // O_NOFOLLOW
+      ['directory', 'to-directory', 100],
+      ['file', 'to-small-limit', 11], // larger than the limit
+      ['file', 'existing', 100], // the target exists: exclusive create fails
+    ];
+    for (const [source, target, limit] of cases) {
+      const result = await pool.copy(path.join(base, source), path.join(base, target), 0o600, 'sha1', limit);
+      expect(result.kind, source).toBe('skipped');
+    }
+    expect((await readdir(base)).sort()).toEqual(['directory', 'existing', 'file', 'link']);
+    expect(await readFile(path.join(base, 'existing'), 'utf8')).toBe('keep me');
+  });
+});
+
 /** A pool in a process that cannot start threads (a pids or memory limit), as Worker reports it. */
 class ThreadlessPool extends HashPool {
   protected override createWorker(): Worker {
@@ -95,6 +138,9 @@ describe('HashPool without threads', () => {
       comparable(await onLoop(file, 7)), { kind: 'vanished' }, { kind: 'problem', problem: 'hashed size mismatch: 7 != 3' },
     ]);
     expect(results[0]?.kind === 'hashed' ? Buffer.from(results[0].digest).toString('hex') : '').toBe(sha1('content'));
+    // copies are left to the caller (it streams the file instead)
+    expect(await threadless.copy(file, path.join(base, 'copy'), 0o600, 'sha1', 100)).toMatchObject({ kind: 'skipped' });
+    expect(await readdir(base)).toEqual(['file']);
     await threadless.close();
   });
 });
