@@ -364,6 +364,7 @@ export class LocalEndpoint implements Endpoint {
       await this.receiver?.abort();
       await this.watcher?.close();
       await this.maybeSaveCache(true);
+      await this.staging.cleaned();
     })();
     return this.closing;
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, write, writeSync } from 'node:fs';
+import { rm as removeTree } from 'node:fs/promises';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -82,6 +83,8 @@ export class StagingStore {
   private counter = 0;
   private spareBuffers: SinkBuffers | undefined;
   private spareLarge: [Buffer, Buffer] | undefined;
+  /** Removal of the root by the last wipe(), still running or done. */
+  private cleanup: Promise<void> = Promise.resolve();
 
   constructor(options: StagingStoreOptions) {
     this.options = options;
@@ -103,7 +106,7 @@ export class StagingStore {
     const names = new Set(await readdir(this.options.root));
     const kept = new Set<string>([JOURNAL_NAME]);
     for (const record of records) {
-      if (!names.has(record.name)) continue;
+      if (!names.has(record.name) || placedAlready(path.join(this.options.root, record.name))) continue;
       const key = indexKey(record.digestHex, record.path);
       const previous = this.index.get(key);
       if (previous !== undefined) kept.delete(path.basename(previous.file));
@@ -239,11 +242,22 @@ export class StagingStore {
     this.journal.close();
     this.index.clear();
     this.loaded = true;
-    await rm(this.options.root, { recursive: true, force: true });
+    // The journal goes first, at once: whatever is left in the root is then nothing a later
+    // process keeps. The rest (the names of files placed by hard link, one per created file) is
+    // removed in the thread pool while the cycle finishes; the next use of the root waits for it.
+    await unlink(path.join(this.options.root, JOURNAL_NAME)).catch((error: unknown) => {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    });
+    this.cleanup = removeInBackground(this.options.root);
+  }
+
+  /** Resolves once the root a wipe() left behind is gone (it never rejects). */
+  async cleaned(): Promise<void> {
+    await this.cleanup;
   }
 
   private ensureRoot(): Promise<void> {
-    this.rootReady ??= mkdir(this.options.root, { recursive: true, mode: 0o700 }).then(
+    this.rootReady ??= this.cleanup.then(async () => mkdir(this.options.root, { recursive: true, mode: 0o700 })).then(
       () => undefined,
       (error: unknown) => {
         this.rootReady = undefined;
@@ -263,6 +277,24 @@ export class StagingStore {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
   }
+}
+
+/**
+ * Whether a journaled file is also linked elsewhere: a transition placed it by hard link and the
+ * process ended before wipe() removed its staged name. Its content is the placed file's, which
+ * may have been edited in place since: it is no staged file any more.
+ */
+function placedAlready(file: string): boolean {
+  try {
+    return lstatSync(file).nlink > 1;
+  } catch {
+    return true;
+  }
+}
+
+/** Removes `root` recursively in the thread pool; failures are left for the next wipe (never rejects). */
+function removeInBackground(root: string): Promise<void> {
+  return removeTree(root, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
 }
 
 function indexKey(hex: string, relative: string): string {

@@ -30,7 +30,8 @@ const RELEASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_N
 /**
  * Moves a prepared staged file into place (sync-semantics §5.4–5.5). A swap renames over the
  * target (atomic). A creation never replaces: Node has no renameat2(RENAME_NOREPLACE), so the
- * staged file is hard-linked to the target (link fails with EEXIST atomically) and then unlinked;
+ * staged file is hard-linked to the target (link fails with EEXIST atomically; its staged name
+ * goes with the staging root);
  * a filesystem without hard links falls back to check-then-rename. When the staging root is on
  * another filesystem (EXDEV), the file is first copied to a `.mutagen-temporary-cross-device-
  * rename…` file in the target directory, prepared, and moved from there. At no point does a
@@ -39,7 +40,7 @@ const RELEASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_N
  */
 export async function relocateStagedFile(staged: string, target: WalkTarget, options: RelocateOptions): Promise<'moved' | 'copied'> {
   try {
-    await move(staged, target.absolute, options.replace, options.replacedSize);
+    await move(staged, target.absolute, options.replace, options.replacedSize, false);
     return 'moved';
   } catch (error) {
     if (errnoCode(error) !== 'EXDEV') throw relocationError(error);
@@ -48,7 +49,7 @@ export async function relocateStagedFile(staged: string, target: WalkTarget, opt
   try {
     await copyFile(staged, temporary, constants.COPYFILE_EXCL);
     await options.prepare(temporary);
-    await move(temporary, target.absolute, options.replace, options.replacedSize);
+    await move(temporary, target.absolute, options.replace, options.replacedSize, true);
   } catch (error) {
     await rm(temporary, { force: true });
     throw relocationError(error);
@@ -57,7 +58,14 @@ export async function relocateStagedFile(staged: string, target: WalkTarget, opt
   return 'copied';
 }
 
-async function move(source: string, destination: string, replace: boolean, replacedSize: number | undefined): Promise<void> {
+/**
+ * Moves `source` to `destination` (see relocateStagedFile). After a hard link, `source` is
+ * unlinked only when `unlinkLinked` (a temporary in the target's directory); a staged name is
+ * left to the wipe that follows the transition (StagingStore.wipe), which removes it with the
+ * rest of the staging root off the loop: an unlink here would cost every created file a
+ * synchronous system call.
+ */
+async function move(source: string, destination: string, replace: boolean, replacedSize: number | undefined, unlinkLinked: boolean): Promise<void> {
   if (replace) {
     const replaced = replacedSize !== undefined && replacedSize >= DEFERRED_RELEASE_SIZE && process.platform !== 'win32' ? holdOpen(destination) : undefined;
     try {
@@ -75,8 +83,7 @@ async function move(source: string, destination: string, replace: boolean, repla
     await checkThenRename(source, destination);
     return;
   }
-  // The target is complete and in place; a leftover staged name is harmless (wiped later).
-  await unlink(source).catch(() => undefined);
+  if (unlinkLinked) await unlink(source).catch(() => undefined);
 }
 
 /** A descriptor that keeps the file at `file` alive across its replacement; undefined if it cannot be opened. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -166,13 +166,47 @@ describe('StagingStore', () => {
     await s.initialize();
     const digest = await stage(s, 'a', 'A');
     await mkdir(path.join(root, 'extra'));
+    await s.persist();
     await s.wipe();
-    await expect(stat(root)).rejects.toThrow();
+    // the journal goes at once (a later process keeps nothing), the rest off the loop
+    await expect(stat(path.join(root, 'journal'))).rejects.toThrow();
     expect(await s.contains('a', digest)).toBe(false);
+    await s.cleaned();
+    await expect(stat(root)).rejects.toThrow();
     const again = await stage(s, 'a', 'A');
     expect(await s.contains('a', again)).toBe(true);
     await s.wipe();
     await s.wipe();
+    await s.cleaned();
     await expect(stat(root)).rejects.toThrow();
+  });
+
+  it('a new stage phase right after a wipe waits for the old root to go, and keeps what it stages', async () => {
+    const s = store();
+    await s.initialize();
+    for (let i = 0; i < 200; i++) await stage(s, `f${i}`, `content ${i}`);
+    await s.wipe();
+    const digest = await stage(s, 'new', 'staged after the wipe');
+    await s.cleaned();
+    const file = await s.stagedFile('new', digest);
+    expect(await readFile(file ?? '', 'utf8')).toBe('staged after the wipe');
+    expect(await filesUnder(root)).toEqual([path.basename(file ?? '')]);
+  });
+
+  it('does not keep a journaled file that a transition already placed by hard link (process ended before the wipe)', async () => {
+    const s = store();
+    await s.initialize();
+    const placed = await stage(s, 'placed', 'placed content');
+    const kept = await stage(s, 'kept', 'kept content');
+    await s.persist();
+    // the transition links the staged file into the root; it may be edited in place there
+    const staged = await s.stagedFile('placed', placed);
+    await link(staged ?? '', path.join(base, 'placed'));
+    await writeFile(path.join(base, 'placed'), 'edited in place');
+    const later = store();
+    await later.initialize();
+    expect(await later.contains('placed', placed)).toBe(false);
+    expect(await later.contains('kept', kept)).toBe(true);
+    await expect(stat(staged ?? '')).rejects.toThrow();
   });
 });
