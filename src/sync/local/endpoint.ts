@@ -120,6 +120,9 @@ export class LocalEndpoint implements Endpoint {
     const stop = anySignal([signal, this.shutdownController.signal]);
     // A listener added to an already-aborted signal never fires: check first.
     stop.throwIfAborted();
+    // The cache is saved once the cycle that changed it is over (encoding a big tree's cache
+    // takes the loop for tens of milliseconds, which a cycle in progress would wait for).
+    void this.maybeSaveCache(false);
     if (this.config.watchMode === 'no-watch') {
       await new Promise<void>((_, reject) => stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true }));
       return;
@@ -223,7 +226,6 @@ export class LocalEndpoint implements Endpoint {
       if (output.cacheChanged) this.cacheDirty = true;
       this.cache = output.cache;
       this.last = { snapshot: output.snapshot, cache: output.cache };
-      void this.maybeSaveCache(false);
       return { kind: 'snapshot', snapshot: output.snapshot };
     } catch (error) {
       if (batch !== undefined) this.watcher?.markDirty(batch.paths);

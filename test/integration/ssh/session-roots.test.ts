@@ -1,6 +1,6 @@
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeState, waitForState } from '../../helpers/engine.js';
 import { describeWithSshd } from '../../helpers/sshd.js';
 import { useSshSessions } from './session-fixture.js';
@@ -75,7 +75,8 @@ describeWithSshd('terminating a session over SSH', (sshd) => {
     expect(state.lastError, describeState(state)).toBeUndefined();
     const cache = path.join(sshd.remoteDataDirectory, 'caches', `${id}_beta`);
     const staging = path.join(sshd.remoteDataDirectory, 'staging', `${id}-beta`);
-    expect((await lstat(cache)).isFile()).toBe(true);
+    // saved once the cycle is over, while the session waits for changes
+    await vi.waitFor(async () => expect((await lstat(cache)).isFile()).toBe(true), { timeout: 10_000 });
     await ssh.manager.terminate({ specifications: [id] }, AbortSignal.timeout(30_000));
     await expect(lstat(cache)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(lstat(staging)).rejects.toMatchObject({ code: 'ENOENT' });
