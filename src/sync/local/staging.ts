@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, write, writeSync } from 'node:fs';
-import { rm as removeTree } from 'node:fs/promises';
+import { readdir as readdirAsync, rm as removeTree, rmdir as rmdirAsync, unlink as unlinkAsync } from 'node:fs/promises';
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
@@ -292,9 +292,34 @@ function placedAlready(file: string): boolean {
   }
 }
 
-/** Removes `root` recursively in the thread pool; failures are left for the next wipe (never rejects). */
-function removeInBackground(root: string): Promise<void> {
-  return removeTree(root, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
+/** Unlinks removeInBackground() keeps in flight in the thread pool. */
+const REMOVALS_IN_FLIGHT = 8;
+
+/**
+ * Removes a staging root in the thread pool, a few names at a time (fs.promises.rm would start
+ * an lstat and an unlink for every one of tens of thousands of names at once, a burst of memory
+ * and of work on the loop). The root is flat; anything else in it (a directory of an older
+ * layout) is removed recursively. Failures are left for the next initialize() (never rejects).
+ */
+async function removeInBackground(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdirAsync(root);
+  } catch {
+    return;
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const file = childPath(root, names[next++] as string);
+      await unlinkAsync(file).catch(async (error: unknown) => {
+        const code = errnoCode(error);
+        if (code === 'EISDIR' || code === 'EPERM') await removeTree(file, { recursive: true, force: true });
+      }).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: REMOVALS_IN_FLIGHT }, worker));
+  await rmdirAsync(root).catch(() => undefined);
 }
 
 function indexKey(hex: string, relative: string): string {
