@@ -21,6 +21,11 @@ const IDLE_EXIT_MS = 2_000;
  *   that fits its first reads: open without following links and without blocking, read until end
  *   of file (a short read at or past the expected size ends it), fstat, compare sizes, close.
  *   ['hashed', digest, bytesRead] | ['vanished'] | ['open-failed', code, message] | ['problem', text].
+ * - ['stat-hash', file, algorithm, limit]: the same for a file the scan did not lstat: the
+ *   descriptor's fstat stands in for it (a file newly seen, typed by its directory listing).
+ *   ['hashed', digest, bytesRead, ino, size, mtimeNs, mode] (that fstat) | ['vanished'] |
+ *   ['problem', text] | ['unsuitable'] (not a regular file, `limit` bytes or more, or the open
+ *   failed: the scan lstats it and decides as usual).
  * - ['copy', source, target, mode, algorithm, limit]: the same open of `source`, which must be a
  *   regular file of at most `limit` bytes; `target` is created exclusively with `mode` and gets
  *   every byte read, hashed on the way. ['copied', digest, ino, size, mtimeNs, mode] (the target's
@@ -33,14 +38,25 @@ const crypto = require('node:crypto');
 const { parentPort } = require('node:worker_threads');
 const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK || 0);
 const buffer = Buffer.allocUnsafe(256 * 1024);
-function hashOne(file, expected, algorithm) {
+function hashOne(file, expected, algorithm, limit) {
   let fd;
   try {
     fd = fs.openSync(file, FLAGS);
   } catch (error) {
-    return error.code === 'ENOENT' ? ['vanished'] : ['open-failed', String(error.code || ''), String(error.message)];
+    if (error.code === 'ENOENT') return ['vanished'];
+    return limit === undefined ? ['open-failed', String(error.code || ''), String(error.message)] : ['unsuitable'];
   }
   try {
+    let stat;
+    if (limit !== undefined) {
+      try {
+        stat = fs.fstatSync(fd, { bigint: true });
+      } catch (error) {
+        return ['problem', 'unable to hash file contents: ' + error.message];
+      }
+      if (!stat.isFile() || stat.size >= BigInt(limit)) return ['unsuitable'];
+      expected = Number(stat.size);
+    }
     const hash = crypto.createHash(algorithm);
     let total = 0;
     for (;;) {
@@ -62,7 +78,8 @@ function hashOne(file, expected, algorithm) {
     }
     if (total !== size) return ['problem', 'hashed size mismatch: ' + total + ' != ' + size];
     if (total !== expected) return ['problem', 'hashed size mismatch: ' + total + ' != ' + expected];
-    return ['hashed', hash.digest(), total];
+    if (stat === undefined) return ['hashed', hash.digest(), total];
+    return ['hashed', hash.digest(), total, stat.ino, stat.size, stat.mtimeNs, stat.mode];
   } finally {
     fs.closeSync(fd);
   }
@@ -114,7 +131,11 @@ function copyOne(source, target, mode, algorithm, limit) {
 }
 function run(job) {
   try {
-    return job[0] === 'copy' ? copyOne(job[1], job[2], job[3], job[4], job[5]) : hashOne(job[1], job[2], job[3]);
+    switch (job[0]) {
+      case 'copy': return copyOne(job[1], job[2], job[3], job[4], job[5]);
+      case 'stat-hash': return hashOne(job[1], -1, job[2], job[3]);
+      default: return hashOne(job[1], job[2], job[3]);
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return job[0] === 'copy' ? ['skipped', message] : ['problem', 'unable to hash file contents: ' + message];
@@ -125,7 +146,7 @@ parentPort.on('message', ({ id, jobs }) => {
 });
 `;
 
-type HashJob = readonly ['hash', string, number, PooledAlgorithm];
+type HashJob = readonly ['hash', string, number, PooledAlgorithm] | readonly ['stat-hash', string, PooledAlgorithm, number];
 type CopyJob = readonly ['copy', string, string, number, PooledAlgorithm, number];
 
 export type WireResult =
@@ -134,12 +155,25 @@ export type WireResult =
   | readonly ['open-failed', string, string]
   | readonly ['problem', string];
 
+type StatedWireResult = readonly ['hashed', Uint8Array, number, bigint, bigint, bigint, bigint] | readonly ['unsuitable'];
+
+/**
+ * Hashing a file the scan did not lstat (statHash()): its digest with the descriptor's stat, or
+ * 'unsuitable' when the scan must lstat it and decide as usual (not a regular file, too large,
+ * the open failed, no thread).
+ */
+export type StatedHashResult =
+  | { readonly kind: 'hashed'; readonly digest: Uint8Array; readonly bytesRead: number; readonly stat: WrittenStat }
+  | { readonly kind: 'vanished' }
+  | { readonly kind: 'problem'; readonly problem: string }
+  | { readonly kind: 'unsuitable' };
+
 type CopyWireResult = readonly ['copied', Uint8Array, bigint, bigint, bigint, bigint] | readonly ['skipped', string];
 
 /** What a file thread posts back for one batch. */
 export interface HashMessage {
   readonly id: number;
-  readonly results: (WireResult | CopyWireResult)[];
+  readonly results: (WireResult | StatedWireResult | CopyWireResult)[];
 }
 
 /** A copy made by a file thread: the digest of the bytes it wrote, and the new file's stat. */
@@ -149,7 +183,7 @@ export type CopyResult =
 
 interface Request {
   readonly job: HashJob | CopyJob;
-  readonly resolve: (result: WireResult | CopyWireResult | undefined) => void;
+  readonly resolve: (result: WireResult | StatedWireResult | CopyWireResult | undefined) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -186,6 +220,20 @@ export class HashPool {
   }
 
   /**
+   * Hashes the file at `absolute` without a prior lstat: the thread opens it (never following a
+   * symbolic link) and takes the descriptor's fstat as its stat. Files of `limit` bytes or more
+   * and anything but a regular file are 'unsuitable' (as is every file when no thread can start).
+   */
+  async statHash(absolute: string, algorithm: PooledAlgorithm, limit: number): Promise<StatedHashResult> {
+    const result = await this.submit(['stat-hash', absolute, algorithm, limit]) as WireResult | StatedWireResult | undefined;
+    if (result === undefined || result[0] === 'unsuitable' || result[0] === 'open-failed') return { kind: 'unsuitable' };
+    if (result[0] === 'vanished' || result[0] === 'problem') return fromWire(result) as StatedHashResult;
+    if (result.length !== 7) return { kind: 'problem', problem: 'no stat from a hashing thread' };
+    const [, digest, bytesRead, ino, size, mtimeNs, mode] = result;
+    return { kind: 'hashed', digest: new Uint8Array(digest), bytesRead, stat: { ino, size, mtimeNs, mode } };
+  }
+
+  /**
    * Copies the regular file at `source` (not following a symbolic link) to a new file `target`
    * created exclusively with permission bits `mode`, hashing what it copies. Skipped (nothing at
    * `target`) when `source` cannot be opened, is not a regular file, is or grows larger than
@@ -210,8 +258,8 @@ export class HashPool {
   }
 
   /** Queues `job` for a thread; undefined when no thread could start. */
-  private async submit(job: HashJob | CopyJob): Promise<WireResult | CopyWireResult | undefined> {
-    return new Promise<WireResult | CopyWireResult | undefined>((resolve, reject) => {
+  private async submit(job: HashJob | CopyJob): Promise<WireResult | StatedWireResult | CopyWireResult | undefined> {
+    return new Promise<WireResult | StatedWireResult | CopyWireResult | undefined>((resolve, reject) => {
       this.queued.push({ job, resolve, reject });
       if (this.queued.length >= BATCH_FILES) this.flush();
       else if (!this.flushScheduled) {
@@ -274,7 +322,7 @@ export class HashPool {
     return lane;
   }
 
-  private onResults(lane: Lane, id: number, results: readonly (WireResult | CopyWireResult)[]): void {
+  private onResults(lane: Lane, id: number, results: readonly (WireResult | StatedWireResult | CopyWireResult)[]): void {
     const requests = lane.inFlight.get(id);
     if (requests === undefined) return;
     lane.inFlight.delete(id);

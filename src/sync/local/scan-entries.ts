@@ -1,4 +1,7 @@
-import type { Entry } from '../../model/entry.js';
+import { MutagenError } from '../../base/errors.js';
+import { joinPath, type Entry } from '../../model/entry.js';
+import type { Yielder } from './hasher.js';
+import type { CacheEntry } from './scan-cache.js';
 
 /** Directory-like entries (directories and phantom directories of ignored paths). */
 export type DirectoryLike = Extract<Entry, { contents: ReadonlyMap<string, Entry> }>;
@@ -24,6 +27,57 @@ export function difference(after: SubtreeCounts, before: SubtreeCounts): Subtree
     symbolicLinks: after.symbolicLinks - before.symbolicLinks,
     totalFileSize: after.totalFileSize - before.totalFileSize,
   };
+}
+
+/**
+ * A counting subtree's statistics: memoised in `memo`, else summed once (file sizes from the
+ * baseline `cache`), pausing with `yielder` when a slice is used up.
+ */
+export async function subtreeCounts(
+  path: string,
+  entry: DirectoryLike,
+  memo: WeakMap<Entry, SubtreeCounts>,
+  cache: ReadonlyMap<string, CacheEntry> | undefined,
+  yielder: Yielder,
+): Promise<SubtreeCounts> {
+  if (entry.kind === 'phantom-directory') return NO_COUNTS;
+  const known = memo.get(entry);
+  if (known !== undefined) return known;
+  if (yielder.due()) await yielder.pause();
+  let directories = 1;
+  let files = 0;
+  let symbolicLinks = 0;
+  let totalFileSize = 0;
+  for (const [name, child] of entry.contents) {
+    const childPath = joinPath(path, name);
+    switch (child.kind) {
+      case 'directory':
+      case 'phantom-directory': {
+        const inner = await subtreeCounts(childPath, child, memo, cache, yielder);
+        directories += inner.directories;
+        files += inner.files;
+        symbolicLinks += inner.symbolicLinks;
+        totalFileSize += inner.totalFileSize;
+        break;
+      }
+      case 'file': {
+        const cached = cache?.get(childPath);
+        if (cached === undefined) throw new MutagenError('MUTAGEN_SCAN', 'old cache entries do not correspond to baseline');
+        files++;
+        totalFileSize += cached.size;
+        break;
+      }
+      case 'symlink':
+        symbolicLinks++;
+        break;
+      case 'untracked':
+      case 'problematic':
+        break;
+    }
+  }
+  const counts = { directories, files, symbolicLinks, totalFileSize };
+  memo.set(entry, counts);
+  return counts;
 }
 
 /** Same leaf (files, links, problems): the baseline's object can stand for the new one. */

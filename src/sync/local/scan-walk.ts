@@ -8,7 +8,7 @@ import type { Ignorer } from '../ignore/ignorer.js';
 import { POOLED_FILE_LIMIT, type HashPool, type PooledAlgorithm } from './hash-pool.js';
 import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yielder } from './hasher.js';
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
-import { difference, internDirectory, NO_COUNTS, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
+import { difference, internDirectory, subtreeCounts, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
 import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind, type Listing } from './scan-listing.js';
 import { readSymbolicLink } from './symlink.js';
 
@@ -155,7 +155,12 @@ export class TreeWalker implements Yielder {
     const base = baseline?.kind === 'directory' ? baseline : undefined;
     const root: DirectoryScan = { path: '', absolute: this.settings.root, mask: false, counting: true, baseline: base };
     const content = await this.directory(root);
-    await Promise.all(this.pooled);
+    // A pooled file that turns out to be something else is scanned afresh, which may pool more.
+    for (let settled = 0; settled < this.pooled.length;) {
+      const batch = this.pooled.slice(settled);
+      settled = this.pooled.length;
+      await Promise.all(batch);
+    }
     if (content?.kind === 'directory') {
       this.directories++;
       this.countEntry(true);
@@ -305,6 +310,10 @@ export class TreeWalker implements Yielder {
     if (mask === undefined) return UNTRACKED;
     const counting = parent.counting && !mask;
     if (kind === 'symlink') return this.symbolicLink(path, absolute, counting);
+    if (kind === 'file' && stat === undefined) {
+      const pending = this.newFile(parent, name, path, absolute, counting);
+      if (pending !== undefined) return pending;
+    }
     stat ??= this.lstat(absolute);
     if (stat === undefined) return undefined;
     // Replaced since it was listed: start again from what lstat says.
@@ -364,54 +373,12 @@ export class TreeWalker implements Yielder {
 
   /** Adds a reused baseline subtree (counting, so not below a phantom) to this scan's statistics. */
   private async adopt(path: string, entry: DirectoryLike): Promise<void> {
-    const counts = await this.subtreeCounts(path, entry);
+    const counts = await subtreeCounts(path, entry, this.counts, this.settings.baseline?.cache, this);
     this.directories += counts.directories;
     this.files += counts.files;
     this.symbolicLinks += counts.symbolicLinks;
     this.totalFileSize += counts.totalFileSize;
     this.countEntry(true);
-  }
-
-  /** A counting subtree's statistics: memoised, else summed once (file sizes from the baseline cache). */
-  private async subtreeCounts(path: string, entry: DirectoryLike): Promise<SubtreeCounts> {
-    if (entry.kind === 'phantom-directory') return NO_COUNTS;
-    const known = this.counts.get(entry);
-    if (known !== undefined) return known;
-    if (this.due()) await this.pause();
-    let directories = 1;
-    let files = 0;
-    let symbolicLinks = 0;
-    let totalFileSize = 0;
-    for (const [name, child] of entry.contents) {
-      const childPath = joinPath(path, name);
-      switch (child.kind) {
-        case 'directory':
-        case 'phantom-directory': {
-          const inner = await this.subtreeCounts(childPath, child);
-          directories += inner.directories;
-          files += inner.files;
-          symbolicLinks += inner.symbolicLinks;
-          totalFileSize += inner.totalFileSize;
-          break;
-        }
-        case 'file': {
-          const cached = this.settings.baseline?.cache.get(childPath);
-          if (cached === undefined) throw new MutagenError('MUTAGEN_SCAN', 'old cache entries do not correspond to baseline');
-          files++;
-          totalFileSize += cached.size;
-          break;
-        }
-        case 'symlink':
-          symbolicLinks++;
-          break;
-        case 'untracked':
-        case 'problematic':
-          break;
-      }
-    }
-    const counts = { directories, files, symbolicLinks, totalFileSize };
-    this.counts.set(entry, counts);
-    return counts;
   }
 
   /** Keeps an entry taken from the old cache (or the baseline's). */
@@ -471,6 +438,40 @@ export class TreeWalker implements Yielder {
     if (pooled) return new Deferred(pool.hashes.hash(absolute, size, pool.algorithm).then(finish));
     const result = hashPath(absolute, size, this.settings.newHasher(), this.buffer, this);
     return result instanceof Promise ? result.then(finish) : finish(result);
+  }
+
+  /**
+   * §2.5 for a listed regular file the cache knows nothing of (every file of a first scan), once
+   * the scan hands files to the pool: the thread opens it and its fstat stands in for the lstat,
+   * which the loop then never does. What the thread finds unsuitable (not a regular file, large,
+   * unopenable) goes the usual way, from an lstat. Undefined: not such a file.
+   */
+  private newFile(parent: DirectoryScan, name: string, path: string, absolute: string, counting: boolean): Deferred<Entry | undefined> | undefined {
+    const pool = this.settings.pool;
+    if (pool === undefined || path === '' || this.poolable < INLINE_HASHES) return undefined;
+    if (this.settings.baseline?.cache.has(path) === true || this.settings.cache.has(path)) return undefined;
+    this.poolable++;
+    this.pooledCount++;
+    const executable = (mode: number): boolean => this.settings.trackExecutability && (mode & 0o111) !== 0;
+    return new Deferred(pool.hashes.statHash(absolute, pool.algorithm, POOLED_FILE_LIMIT).then(async (outcome): Promise<Entry | undefined> => {
+      switch (outcome.kind) {
+        case 'vanished':
+          return undefined;
+        case 'problem':
+          return problematic(outcome.problem);
+        case 'unsuitable': {
+          const again = this.child(parent, name, absolute, 'unknown');
+          return again instanceof Deferred ? again.promise : again;
+        }
+        case 'hashed': {
+          this.hashedFiles++;
+          this.hashedBytes += outcome.bytesRead;
+          this.store(path, cacheEntryFromStat(outcome.stat, outcome.digest));
+          this.countFile(counting, Number(outcome.stat.size));
+          return { kind: 'file', digest: outcome.digest, executable: executable(Number(outcome.stat.mode)) };
+        }
+      }
+    }));
   }
 
   private countFile(counting: boolean, size: number): void {

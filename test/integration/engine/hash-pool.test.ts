@@ -1,4 +1,5 @@
 import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errnoCode, MutagenError } from '../../../src/base/errors.js';
@@ -77,6 +78,25 @@ describe('HashPool (sync-semantics §2.5 in worker threads)', () => {
   });
 });
 
+describe('HashPool hashing without a prior lstat (files new to a scan)', () => {
+  it('gives the digest with the descriptor\'s stat, and leaves anything else to the scan\'s lstat', async () => {
+    const base = await temp('mutagen-hash-pool-');
+    await writeFile(path.join(base, 'file'), 'twelve bytes');
+    await writeFile(path.join(base, 'large'), Buffer.alloc(2048, 1));
+    await symlink('file', path.join(base, 'link'));
+    await mkdir(path.join(base, 'directory'));
+    execFileSync('mkfifo', [path.join(base, 'fifo')]);
+    const hashed = await pool.statHash(path.join(base, 'file'), 'sha1', 1024);
+    if (hashed.kind !== 'hashed') throw new Error(`not hashed: ${hashed.kind}`);
+    expect(Buffer.from(hashed.digest).toString('hex')).toBe(sha1('twelve bytes'));
+    expect(hashed.bytesRead).toBe(12);
+    const stat = await lstat(path.join(base, 'file'), { bigint: true });
+    expect(hashed.stat).toEqual({ ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, mode: stat.mode });
+    const others = await Promise.all(['large', 'link', 'directory', 'fifo', 'missing'].map(async (name) => pool.statHash(path.join(base, name), 'sha1', 1024)));
+    expect(others).toEqual([{ kind: 'unsuitable' }, { kind: 'unsuitable' }, { kind: 'unsuitable' }, { kind: 'unsuitable' }, { kind: 'vanished' }]);
+  });
+});
+
 describe('HashPool copies (local↔local staging)', () => {
   it('copies a regular file to a new file with the mode asked, hashing the bytes it wrote, and reports the new stat', async () => {
     const base = await temp('mutagen-hash-pool-');
@@ -138,6 +158,7 @@ describe('HashPool without threads', () => {
       comparable(await onLoop(file, 7)), { kind: 'vanished' }, { kind: 'problem', problem: 'hashed size mismatch: 7 != 3' },
     ]);
     expect(results[0]?.kind === 'hashed' ? Buffer.from(results[0].digest).toString('hex') : '').toBe(sha1('content'));
+    expect(await threadless.statHash(file, 'sha1', 100)).toEqual({ kind: 'unsuitable' });
     // copies are left to the caller (it streams the file instead)
     expect(await threadless.copy(file, path.join(base, 'copy'), 0o600, 'sha1', 100)).toMatchObject({ kind: 'skipped' });
     expect(await readdir(base)).toEqual(['file']);
@@ -159,6 +180,10 @@ describe('full scans with the pool', () => {
       }
       await symlink('inner/f0', path.join(root, `d${d}`, 'link'));
     }
+    // past the pool's limit: the thread leaves it to the loop, which hashes it after an lstat
+    const large = Buffer.alloc(5 * 1024 * 1024, 3);
+    await writeFile(path.join(root, 'd11', 'inner', 'large'), large);
+    expected.set('d11/inner/large', sha1(large));
     const result = await scanTree(root);
     expect(result.hashedFiles).toBe(expected.size);
     for (const [relative, digest] of expected) expect(digestAt(result.snapshot.content, relative)).toBe(digest);
