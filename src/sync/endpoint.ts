@@ -28,9 +28,9 @@ export interface Endpoint {
   stagingProgress(): StagingProgress | undefined;
   shutdown(): Promise<void>;
   /**
-   * shutdown(), then remove what this session keeps on that side (scan cache, staging area):
-   * the session is being terminated. Best effort; endpoints whose state the daemon removes
-   * itself (local ones) leave it out.
+   * The session is being terminated: shutdown(), without persisting what is about to go, and
+   * remove what this session keeps on that side (scan cache, staging area). Best effort. A
+   * local endpoint leaves the removal to the daemon, which removes its files itself.
    */
   discard?(): Promise<void>;
 }

@@ -29,6 +29,8 @@ import { applyTransitions } from './transition.js';
 import { fileModeFor } from './transition-context.js';
 
 const CACHE_SAVE_INTERVAL_MS = 60_000;
+/** The scan cache save in progress in this process, if any (saves run one after the other). */
+let cacheSaves: Promise<void> = Promise.resolve();
 /**
  * A watching endpoint's periodic full warm rescan (sync-semantics §7.4: Linux watching is
  * poll-based, events only accelerate it) runs at most this share of the time: a tree whose warm
@@ -361,11 +363,23 @@ export class LocalEndpoint implements Endpoint {
   }
 
   shutdown(): Promise<void> {
+    return this.close(true);
+  }
+
+  /**
+   * Shuts down without saving the scan cache: the session is terminated, and whoever calls this
+   * removes the cache file and the staging root (the daemon, or the agent's server).
+   */
+  discard(): Promise<void> {
+    return this.close(false);
+  }
+
+  private close(persist: boolean): Promise<void> {
     this.closing ??= (async () => {
       this.shutdownController.abort(new MutagenError('MUTAGEN_CANCELLED', 'endpoint shut down'));
       await this.receiver?.abort();
       await this.watcher?.close();
-      await this.maybeSaveCache(true);
+      if (persist) await this.maybeSaveCache(true);
       await this.staging.cleaned();
     })();
     return this.closing;
@@ -420,9 +434,15 @@ export class LocalEndpoint implements Endpoint {
     if (!force && now - this.lastCacheSave < CACHE_SAVE_INTERVAL_MS) return;
     this.lastCacheSave = now;
     this.cacheDirty = false;
-    try {
+    // One save at a time in the process: both endpoints of a session that just synchronized a
+    // big tree would otherwise encode their caches at once (a peak of resident memory).
+    const save = cacheSaves.then(async () => {
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       await writeFileAtomic(file, encodeScanCache(this.cache));
+    });
+    cacheSaves = save.catch(() => undefined);
+    try {
+      await save;
     } catch (error) {
       this.cacheDirty = true;
       this.options.logger.warn('unable to save scan cache', { error: errorMessage(error) });

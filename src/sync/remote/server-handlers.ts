@@ -53,6 +53,11 @@ export class EndpointHandlers {
     return this.endpoint.shutdown();
   }
 
+  /** Shuts the endpoint down without persisting its state (the session is being terminated). */
+  discard(): Promise<void> {
+    return this.endpoint.discard?.() ?? this.endpoint.shutdown();
+  }
+
   quiet(signal: AbortSignal): Promise<boolean> {
     return this.endpoint.quietSinceScan(signal);
   }

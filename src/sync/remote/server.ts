@@ -76,7 +76,7 @@ class SyncServer {
   /** The session is terminated: shut the endpoint down, then delete its scan cache and staging area. */
   private async discard(): Promise<void> {
     await this.connecting?.catch(() => undefined);
-    await this.handlers?.shutdown();
+    await this.handlers?.discard();
     const files = this.sessionFiles;
     if (files === undefined) return;
     await Promise.all([rm(files.cacheFile, { force: true }), rm(files.stagingRoot, { recursive: true, force: true })]);
