@@ -248,7 +248,9 @@ export class StagingStore {
     await unlink(path.join(this.options.root, JOURNAL_NAME)).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
-    this.cleanup = removeInBackground(this.options.root);
+    const root = this.options.root;
+    // After any earlier removal: two must never overlap (the later one's root may be in use).
+    this.cleanup = this.cleanup.then(async () => removeInBackground(root));
   }
 
   /** Resolves once the root a wipe() left behind is gone (it never rejects). */
