@@ -38,6 +38,21 @@ const crypto = require('node:crypto');
 const { parentPort } = require('node:worker_threads');
 const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK || 0);
 const buffer = Buffer.allocUnsafe(256 * 1024);
+// Reads fd to its end, hashing every byte; a short read at or past \`expected\` is the end (of a
+// regular file, at that moment). Each chunk (in \`buffer\`) also goes to \`each\` with its offset
+// before the next read. Returns the byte count; read errors and those of \`each\` propagate.
+function pump(fd, hash, expected, each) {
+  let total = 0;
+  for (;;) {
+    const count = fs.readSync(fd, buffer, 0, buffer.length, null);
+    if (count > 0) {
+      if (each !== undefined) each(count, total);
+      hash.update(buffer.subarray(0, count));
+    }
+    total += count;
+    if (count === 0 || (count < buffer.length && total >= expected)) return total;
+  }
+}
 function hashOne(file, expected, algorithm, limit) {
   let fd;
   try {
@@ -58,17 +73,11 @@ function hashOne(file, expected, algorithm, limit) {
       expected = Number(stat.size);
     }
     const hash = crypto.createHash(algorithm);
-    let total = 0;
-    for (;;) {
-      let count;
-      try {
-        count = fs.readSync(fd, buffer, 0, buffer.length, null);
-      } catch (error) {
-        return ['problem', 'unable to hash file contents: ' + error.message];
-      }
-      if (count > 0) hash.update(buffer.subarray(0, count));
-      total += count;
-      if (count === 0 || (count < buffer.length && total >= expected)) break;
+    let total;
+    try {
+      total = pump(fd, hash, expected);
+    } catch (error) {
+      return ['problem', 'unable to hash file contents: ' + error.message];
     }
     let size;
     try {
@@ -100,21 +109,14 @@ function copyOne(source, target, mode, algorithm, limit) {
     output = fs.openSync(target, 'wx', mode);
     created = true;
     const hash = crypto.createHash(algorithm);
-    let total = 0;
-    for (;;) {
-      const count = fs.readSync(input, buffer, 0, buffer.length, null);
-      if (count === 0) break;
-      if (total + count > limit) return ['skipped', 'too large'];
-      hash.update(buffer.subarray(0, count));
+    pump(input, hash, stat.size, (count, offset) => {
+      if (offset + count > limit) throw new Error('too large');
       for (let written = 0; written < count;) {
-        const bytes = fs.writeSync(output, buffer, written, count - written, total + written);
+        const bytes = fs.writeSync(output, buffer, written, count - written, offset + written);
         if (bytes === 0) throw new Error('short write');
         written += bytes;
       }
-      total += count;
-      // A short read of a regular file is its end (at that moment), as when hashing.
-      if (count < buffer.length && total >= stat.size) break;
-    }
+    });
     const written = fs.fstatSync(output, { bigint: true });
     const closing = output;
     output = -1;

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { constants } from 'node:fs';
+import { forEachConcurrently } from '../../base/concurrency.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { StagingProgress } from '../../model/session.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
@@ -110,16 +111,12 @@ export class StagingReceiver implements DeltaReceiver {
     if (this.position > 0 || this.current !== undefined) throw new MutagenError('MUTAGEN_INTERNAL', 'local copies after the transmission stream started');
     if (!this.store.copiesInThreads) return this.order;
     const streamed: number[] = [];
-    let active = 0;
-    let wake: (() => void) | undefined;
-    const settle = (): void => {
-      active -= 1;
-      const waiting = wake;
-      wake = undefined;
-      waiting?.();
-    };
-    const copy = async (index: number, relative: string): Promise<void> => {
-      const size = await this.store.copyIn(relative, source(relative)).catch(() => undefined);
+    const candidates: number[] = [];
+    this.signatures.forEach((signature, index) => (signature.hashes.length > 0 ? streamed : candidates).push(index));
+    // Every copy started has ended when this returns (or throws): none still writes into the root.
+    await forEachConcurrently(candidates, LOCAL_COPY_WINDOW, async (index) => {
+      const relative = this.paths[index] as string;
+      const size = signal.aborted ? undefined : await this.store.copyIn(relative, source(relative)).catch(() => undefined);
       if (size === undefined) {
         streamed.push(index);
         return;
@@ -127,22 +124,7 @@ export class StagingReceiver implements DeltaReceiver {
       this.memory?.forget(relative);
       this.receivedFiles += 1;
       this.totalReceivedSize += size;
-    };
-    try {
-      for (let index = 0; index < this.paths.length; index++) {
-        if (signal.aborted) break;
-        if ((this.signatures[index] as Signature).hashes.length > 0) {
-          streamed.push(index);
-          continue;
-        }
-        while (active >= LOCAL_COPY_WINDOW) await new Promise<void>((resolve) => { wake = resolve; });
-        active += 1;
-        void copy(index, this.paths[index] as string).finally(settle);
-      }
-    } finally {
-      // No copy may still be writing into the staging root once this returns (or throws).
-      while (active > 0) await new Promise<void>((resolve) => { wake = resolve; });
-    }
+    });
     signal.throwIfAborted();
     this.order = streamed.sort((a, b) => a - b);
     return this.order;

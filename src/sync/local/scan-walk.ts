@@ -10,6 +10,7 @@ import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yield
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
 import { difference, internDirectory, subtreeCounts, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
 import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind, type Listing } from './scan-listing.js';
+import type { WrittenStat } from './staging-writer.js';
 import { readSymbolicLink } from './symlink.js';
 
 export type { SubtreeCounts } from './scan-entries.js';
@@ -404,7 +405,7 @@ export class TreeWalker implements Yielder {
   /** §2.5 for one regular file: reuse the cached digest when the stat matches, else hash. */
   private file(path: string, absolute: string, stat: BigIntStats, counting: boolean): MaybePromise<Entry | OpenFailure | undefined> | Deferred<Entry | OpenFailure | undefined> {
     const mode = Number(stat.mode);
-    const executable = this.settings.trackExecutability && (mode & 0o111) !== 0;
+    const executable = this.isExecutable(mode);
     const fromBaseline = this.settings.baseline?.cache.get(path);
     const cached = fromBaseline ?? this.settings.cache.get(path);
     if (cached !== undefined && cacheMatchesStat(cached, stat)) {
@@ -428,11 +429,7 @@ export class TreeWalker implements Yielder {
         case 'problem':
           return problematic(outcome.problem);
         case 'hashed':
-          this.hashedFiles++;
-          this.hashedBytes += outcome.bytesRead;
-          this.store(path, cacheEntryFromStat(stat, outcome.digest));
-          this.countFile(counting, size);
-          return { kind: 'file', digest: outcome.digest, executable };
+          return this.hashed(path, stat, outcome.digest, outcome.bytesRead, counting);
       }
     };
     if (pooled) return new Deferred(pool.hashes.hash(absolute, size, pool.algorithm).then(finish));
@@ -452,7 +449,6 @@ export class TreeWalker implements Yielder {
     if (this.settings.baseline?.cache.has(path) === true || this.settings.cache.has(path)) return undefined;
     this.poolable++;
     this.pooledCount++;
-    const executable = (mode: number): boolean => this.settings.trackExecutability && (mode & 0o111) !== 0;
     return new Deferred(pool.hashes.statHash(absolute, pool.algorithm, POOLED_FILE_LIMIT).then(async (outcome): Promise<Entry | undefined> => {
       switch (outcome.kind) {
         case 'vanished':
@@ -463,15 +459,23 @@ export class TreeWalker implements Yielder {
           const again = this.child(parent, name, absolute, 'unknown');
           return again instanceof Deferred ? again.promise : again;
         }
-        case 'hashed': {
-          this.hashedFiles++;
-          this.hashedBytes += outcome.bytesRead;
-          this.store(path, cacheEntryFromStat(outcome.stat, outcome.digest));
-          this.countFile(counting, Number(outcome.stat.size));
-          return { kind: 'file', digest: outcome.digest, executable: executable(Number(outcome.stat.mode)) };
-        }
+        case 'hashed':
+          return this.hashed(path, outcome.stat, outcome.digest, outcome.bytesRead, counting);
       }
     }));
+  }
+
+  /** Records a file this scan hashed, `stat` being what was read before its bytes. */
+  private hashed(path: string, stat: WrittenStat, digest: Uint8Array, bytesRead: number, counting: boolean): Entry {
+    this.hashedFiles++;
+    this.hashedBytes += bytesRead;
+    this.store(path, cacheEntryFromStat(stat, digest));
+    this.countFile(counting, Number(stat.size));
+    return { kind: 'file', digest, executable: this.isExecutable(Number(stat.mode)) };
+  }
+
+  private isExecutable(mode: number): boolean {
+    return this.settings.trackExecutability && (mode & 0o111) !== 0;
   }
 
   private countFile(counting: boolean, size: number): void {

@@ -4,6 +4,7 @@ import { readdir as readdirAsync, rm as removeTree, rmdir as rmdirAsync, unlink 
 import { mkdir, readdir, rm, unlink } from './sync-fs.js';
 import path from 'node:path';
 import { errnoCode, errorMessage, MutagenError } from '../../base/errors.js';
+import { forEachConcurrently } from '../../base/concurrency.js';
 import { childPath } from '../../base/paths.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
@@ -171,9 +172,7 @@ export class StagingStore {
   async copyIn(relative: string, source: string): Promise<number | undefined> {
     const algorithm = this.options.hash;
     if (algorithm === 'xxh128') return undefined;
-    if (!this.loaded) await this.initialize();
-    else await this.ensureRoot();
-    const name = `${this.tag}-${(this.counter++).toString(36)}`;
+    const name = await this.newName();
     const limit = Math.min(COPY_LIMIT, this.options.maxFileSize);
     let result: CopyResult;
     try {
@@ -188,10 +187,8 @@ export class StagingStore {
 
   /** Opens a sink for the file that will be staged for `relative`. */
   async createSink(relative: string): Promise<StagingSink> {
-    if (!this.loaded) await this.initialize();
-    else await this.ensureRoot();
+    const name = await this.newName();
     const hasher = await createHasher(this.options.hash);
-    const name = `${this.tag}-${(this.counter++).toString(36)}`;
     const file = childPath(this.options.root, name);
     const mode = this.options.fileMode ?? 0o600;
     // Sinks are used one after the other: they share their buffers instead of allocating them
@@ -232,6 +229,13 @@ export class StagingStore {
       file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release,
       record: (digest, stat) => this.record(relative, name, digest, stat),
     });
+  }
+
+  /** A fresh name in the root, once the root is ready (created, and loaded on first use). */
+  private async newName(): Promise<string> {
+    if (!this.loaded) await this.initialize();
+    else await this.ensureRoot();
+    return `${this.tag}-${(this.counter++).toString(36)}`;
   }
 
   /** Deletes the whole staging root (after a transition, sync-semantics §5.7). */
@@ -310,17 +314,13 @@ async function removeInBackground(root: string): Promise<void> {
   } catch {
     return;
   }
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const file = childPath(root, names[next++] as string);
-      await unlinkAsync(file).catch(async (error: unknown) => {
-        const code = errnoCode(error);
-        if (code === 'EISDIR' || code === 'EPERM') await removeTree(file, { recursive: true, force: true });
-      }).catch(() => undefined);
-    }
-  };
-  await Promise.all(Array.from({ length: REMOVALS_IN_FLIGHT }, worker));
+  await forEachConcurrently(names, REMOVALS_IN_FLIGHT, async (name) => {
+    const file = childPath(root, name);
+    await unlinkAsync(file).catch(async (error: unknown) => {
+      const code = errnoCode(error);
+      if (code === 'EISDIR' || code === 'EPERM') await removeTree(file, { recursive: true, force: true });
+    }).catch(() => undefined);
+  });
   await rmdirAsync(root).catch(() => undefined);
 }
 
