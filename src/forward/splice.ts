@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MAX_STREAM_WINDOW } from '../wire/receive-window.js';
 import { WireStream } from '../wire/wire-stream.js';
+import { consumePooledReads, releaseChunk } from './pooled-reads.js';
 
 type Chunk = Buffer | Uint8Array | string;
 
@@ -24,25 +25,39 @@ function abort(stream: Duplex, error: Error | undefined): void {
   stream.destroy(error);
 }
 
+/** True when `stream` is done with a written chunk once the write's callback ran. */
+function releasesAfterWrite(stream: Duplex): boolean {
+  return stream instanceof net.Socket || stream instanceof WireStream;
+}
+
 /**
- * One direction: 'data' → write(); when write() asks to wait, pause the reader until 'drain'
- * (so at most one socket buffer plus one chunk sits here). EOF half-closes the writer.
+ * One direction: each read → write(); when write() asks to wait, pause the reader until 'drain'
+ * (so at most one socket buffer plus one chunk sits here). EOF half-closes the writer. A socket
+ * with pooled reads (pooled-reads.ts) hands its chunks over directly, and each goes back to the
+ * pool once written.
  */
 function forward(from: Duplex, to: Duplex, count: ((bytes: number) => void) | undefined): void {
   let waiting = false;
-  from.on('data', (chunk: Chunk) => {
+  const release = releasesAfterWrite(to);
+  const write = (chunk: Chunk): boolean => {
     count?.(chunkBytes(chunk));
-    if (to.destroyed || to.writableEnded) return;
-    if (!to.write(chunk) && !waiting) {
+    if (to.destroyed || to.writableEnded) {
+      if (typeof chunk !== 'string') releaseChunk(chunk);
+      return true;
+    }
+    const more = release && typeof chunk !== 'string' ? to.write(chunk, () => releaseChunk(chunk)) : to.write(chunk);
+    if (!more && !waiting) {
       waiting = true;
       from.pause();
     }
-  });
+    return more;
+  };
   to.on('drain', () => {
     if (!waiting) return;
     waiting = false;
     from.resume();
   });
+  if (!consumePooledReads(from, write)) from.on('data', write);
   const endWriter = (): void => {
     if (!to.destroyed && !to.writableEnded) to.end();
   };

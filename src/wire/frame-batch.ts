@@ -1,60 +1,14 @@
 import type { FrameType } from './frame.js';
 import { FRAME_HEADER_SIZE, writeFrameHeader } from './frame.js';
 
-interface QueuedFrame {
-  readonly stream: number;
-  readonly type: FrameType;
-  readonly payload: Uint8Array | undefined;
-}
-
-/**
- * Frames waiting for the next carrier write. Payloads are kept by reference and copied exactly
- * once, into the single buffer take() returns, so many small frames become one write.
- */
-export class FrameBatch {
-  private frames: QueuedFrame[] = [];
-  private size = 0;
-
-  /** Encoded size of the queued frames. */
-  get bytes(): number {
-    return this.size;
-  }
-
-  push(stream: number, type: FrameType, payload: Uint8Array | undefined): void {
-    this.frames.push({ stream, type, payload });
-    this.size += FRAME_HEADER_SIZE + (payload?.length ?? 0);
-  }
-
-  /**
-   * The queued frames encoded back to back (undefined when empty); the batch is emptied. They
-   * are written into the front of `into` when they fit, else into a new buffer.
-   */
-  take(into?: Buffer): Buffer | undefined {
-    if (this.frames.length === 0) return undefined;
-    const frames = this.frames;
-    const buffer = into !== undefined && into.length >= this.size ? into.subarray(0, this.size) : Buffer.allocUnsafe(this.size);
-    this.frames = [];
-    this.size = 0;
-    let offset = 0;
-    for (const frame of frames) {
-      const length = frame.payload?.length ?? 0;
-      writeFrameHeader(buffer, offset, frame.stream, frame.type, length);
-      if (frame.payload !== undefined) buffer.set(frame.payload, offset + FRAME_HEADER_SIZE);
-      offset += FRAME_HEADER_SIZE + length;
-    }
-    return buffer;
-  }
-
-  clear(): void {
-    this.frames = [];
-    this.size = 0;
-  }
-}
-
 /** Size of a reusable carrier write buffer: a full batch (256 KiB) plus one more frame fits. */
 export const WRITE_BUFFER_SIZE = 512 * 1024;
-/** Spare write buffers kept for reuse. */
-const MAX_SPARE_WRITE_BUFFERS = 4;
+/** Spare write buffers kept for reuse (the multiplexer keeps at most about this many in flight). */
+const MAX_SPARE_WRITE_BUFFERS = 8;
+/** Batches below this size go out as a copy of their own, and the batch keeps its buffer. */
+const SMALL_BATCH = 16 * 1024;
+/** First buffer of a batch on a carrier without reusable writes; it grows as needed. */
+const INITIAL_UNPOOLED_SIZE = 64 * 1024;
 
 /**
  * Write buffers handed back by the carrier's write callbacks, for the next batches. Without it
@@ -72,6 +26,72 @@ export class WriteBufferPool {
 
   /** Takes `buffer` (from get()) back once nothing refers to its bytes any more. */
   release(buffer: Buffer): void {
-    if (this.spare.length < MAX_SPARE_WRITE_BUFFERS) this.spare.push(buffer);
+    if (buffer.length >= WRITE_BUFFER_SIZE && this.spare.length < MAX_SPARE_WRITE_BUFFERS) this.spare.push(buffer);
+  }
+}
+
+/** Encoded frames for one carrier write; `release` (when set) hands the buffer back once written. */
+export interface TakenBatch {
+  readonly bytes: Buffer;
+  readonly release: (() => void) | undefined;
+}
+
+/**
+ * Frames waiting for the next carrier write, encoded as they are pushed: a payload is copied at
+ * once, so its buffer is free again as soon as push() returns. Many small frames become one
+ * write. With a pool (carriers whose writes are done with a buffer once their callback ran), bulk
+ * batches are encoded into reused buffers; small ones go out as a copy of their own so that a
+ * write queued behind a slow carrier never holds a whole pooled buffer for a few bytes.
+ */
+export class FrameBatch {
+  private buffer: Buffer | undefined;
+  private size = 0;
+
+  constructor(private readonly pool?: WriteBufferPool) {}
+
+  /** Encoded size of the queued frames. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  push(stream: number, type: FrameType, payload: Uint8Array | undefined): void {
+    const length = payload?.length ?? 0;
+    const end = this.size + FRAME_HEADER_SIZE + length;
+    const buffer = this.capacity(end);
+    writeFrameHeader(buffer, this.size, stream, type, length);
+    if (payload !== undefined && length > 0) buffer.set(payload, this.size + FRAME_HEADER_SIZE);
+    this.size = end;
+  }
+
+  /** The queued frames encoded back to back (undefined when empty); the batch is emptied. */
+  take(): TakenBatch | undefined {
+    const buffer = this.buffer;
+    if (buffer === undefined || this.size === 0) return undefined;
+    const size = this.size;
+    this.size = 0;
+    if (size < SMALL_BATCH) return { bytes: Buffer.from(buffer.subarray(0, size)), release: undefined };
+    this.buffer = undefined;
+    const pool = this.pool;
+    return { bytes: buffer.subarray(0, size), release: pool === undefined ? undefined : () => pool.release(buffer) };
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** The current buffer, replaced by a larger one (keeping what is queued) when `end` bytes do not fit. */
+  private capacity(end: number): Buffer {
+    const current = this.buffer;
+    if (current !== undefined && current.length >= end) return current;
+    const pool = this.pool;
+    const next = pool !== undefined && end <= WRITE_BUFFER_SIZE
+      ? pool.get()
+      : Buffer.allocUnsafe(Math.max(end, 2 * (current?.length ?? 0), INITIAL_UNPOOLED_SIZE));
+    if (current !== undefined) {
+      current.copy(next, 0, 0, this.size);
+      pool?.release(current);
+    }
+    this.buffer = next;
+    return next;
   }
 }

@@ -7,7 +7,7 @@ import { silentLogger } from '../base/logger.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { Frame, FrameType } from './frame.js';
 import { FrameDecoder, INITIAL_STREAM_CREDIT, MAX_FRAME_PAYLOAD } from './frame.js';
-import { FrameBatch, WRITE_BUFFER_SIZE, WriteBufferPool } from './frame-batch.js';
+import { FrameBatch, WriteBufferPool } from './frame-batch.js';
 import { ReceiveWindows } from './receive-window.js';
 import { parseWireError, toWireError, fromWireError } from './wire-error.js';
 import type { StreamHost } from './wire-stream.js';
@@ -30,8 +30,12 @@ export interface MultiplexerOptions {
 
 /** Frames queued for one carrier write; flushed at the end of the tick or when this is reached. */
 const BATCH_BYTES = 256 * 1024;
-/** Batches from this size are encoded into a reusable buffer (Carrier.reusableWrites). */
-const POOLED_BATCH_MINIMUM = 64 * 1024;
+/**
+ * Carrier bytes written whose write callbacks have not run yet. Beyond this the multiplexer
+ * waits, whatever the carrier's own high-water mark (an ssh2 channel accepts 2 MiB), so at most a
+ * few pooled write buffers are ever in flight.
+ */
+const MAX_CARRIER_BACKLOG = 1024 * 1024;
 const MAX_U32 = 0xffff_ffff;
 /** How long close() lets the carrier flush before destroying it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -58,11 +62,14 @@ export class Multiplexer implements StreamHost {
   private nextLocalId: number;
   private lastPeerId = 0;
   private peerStreams = 0;
-  private readonly batch = new FrameBatch();
-  /** Reused write buffers, when the carrier allows it (Carrier.reusableWrites). */
-  private readonly writeBuffers: WriteBufferPool | undefined;
+  /** Outgoing frames; encoded into reused buffers when the carrier allows it (Carrier.reusableWrites). */
+  private readonly batch: FrameBatch;
   private readonly windows: ReceiveWindows;
+  /** No frames may be added: the carrier wants 'drain', or the backlog is full. */
   private blocked = false;
+  private awaitingDrain = false;
+  /** Bytes written to the carrier whose callbacks have not run yet. */
+  private backlog = 0;
   private flushScheduled = false;
   private urgentScheduled = false;
   private readonly sendWaiters = new Set<WireStream>();
@@ -79,7 +86,7 @@ export class Multiplexer implements StreamHost {
     this.localParity = options.role === 'client' ? 1 : 0;
     this.nextLocalId = options.role === 'client' ? 1 : 2;
     this.logger = options.logger ?? silentLogger;
-    this.writeBuffers = carrier.reusableWrites === true ? new WriteBufferPool() : undefined;
+    this.batch = new FrameBatch(carrier.reusableWrites === true ? new WriteBufferPool() : undefined);
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
     const { readable, writable } = carrier;
     readable.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -325,16 +332,14 @@ export class Multiplexer implements StreamHost {
     if (this.done) return;
     for (const stream of this.creditDirty) this.grantCredit(stream);
     this.creditDirty.clear();
-    const pool = this.writeBuffers;
-    const size = this.batch.bytes;
-    // Only bulk batches go into a pooled buffer: a small one queued behind a blocked carrier
-    // would otherwise hold a whole pooled buffer for a few bytes.
-    const into = pool !== undefined && size >= POOLED_BATCH_MINIMUM && size <= WRITE_BUFFER_SIZE ? pool.get() : undefined;
-    const buffer = this.batch.take(into);
-    if (buffer === undefined) return;
-    this.written += buffer.length;
-    const accepted = into === undefined ? this.carrier.writable.write(buffer) : this.carrier.writable.write(buffer, () => pool?.release(into));
-    if (!accepted) this.blocked = true;
+    const taken = this.batch.take();
+    if (taken === undefined) return;
+    const size = taken.bytes.length;
+    this.written += size;
+    this.backlog += size;
+    const accepted = this.carrier.writable.write(taken.bytes, () => this.onWritten(size, taken.release));
+    if (!accepted) this.awaitingDrain = true;
+    this.blocked = this.awaitingDrain || this.backlog >= MAX_CARRIER_BACKLOG;
     if (!this.blocked) this.resumeSenders();
   }
 
@@ -344,6 +349,19 @@ export class Multiplexer implements StreamHost {
   }
 
   private onDrain(): void {
+    this.awaitingDrain = false;
+    this.unblockIfRoom();
+  }
+
+  /** A carrier write completed (or failed): its buffer is free, and senders may go on. */
+  private onWritten(size: number, release: (() => void) | undefined): void {
+    release?.();
+    this.backlog -= size;
+    this.unblockIfRoom();
+  }
+
+  private unblockIfRoom(): void {
+    if (!this.blocked || this.awaitingDrain || this.backlog >= MAX_CARRIER_BACKLOG) return;
     this.blocked = false;
     this.resumeSenders();
   }

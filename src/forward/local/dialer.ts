@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { cancelledError } from '../../base/abort.js';
 import { errnoCode, MutagenError } from '../../base/errors.js';
@@ -7,6 +7,7 @@ import type { ForwardDestination } from '../endpoint.js';
 import type { NetworkAddress } from './address.js';
 import { parseNetworkAddress } from './address.js';
 import { describeSocketError, unixPathLengthProblem } from './socket-errors.js';
+import { connectPooled } from '../pooled-reads.js';
 
 /**
  * The dialled side of a forward session for a local target (cli spec §8.1, §8.4). The endpoint
@@ -84,7 +85,7 @@ class LocalDialer implements ForwardDestination {
 
   private connect(signal: AbortSignal): Promise<Duplex> {
     return new Promise<Duplex>((resolve, reject) => {
-      const socket = net.connect(connectOptions(this.address));
+      const socket = connectPooled(connectOptions(this.address));
       this.pending.add(socket);
       const cleanup = (): void => {
         this.pending.delete(socket);

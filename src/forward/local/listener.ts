@@ -10,6 +10,7 @@ import { bindTcp } from './tcp-listen.js';
 import type { UnixBinding } from './unix-listen.js';
 import { bindUnix } from './unix-listen.js';
 import { describeSocketError } from './socket-errors.js';
+import { adoptPooled } from '../pooled-reads.js';
 
 /** Accepted connections nobody has taken yet; beyond this, new ones are closed at once. */
 const MAX_QUEUED_CONNECTIONS = 4096;
@@ -83,7 +84,7 @@ class LocalSourceListener implements LocalListener {
     private readonly logger: Logger,
   ) {
     this.failure = new Promise<MutagenError>((resolve) => { this.reportFailure = resolve; });
-    server.on('connection', (socket: net.Socket) => this.onConnection(socket));
+    server.on('connection', (socket: net.Socket) => this.onConnection(adoptPooled(socket, { allowHalfOpen: true })));
     server.on('error', (error: Error) => this.onError(error));
   }
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
+import { adoptPooled, connectPooled } from '../../../src/forward/pooled-reads.js';
 
 /** Both ends of one real connection: `outer` dialled by the test, `inner` accepted by a server. */
 export interface SocketPair {
@@ -9,19 +10,26 @@ export interface SocketPair {
   close(): void;
 }
 
-/** A real loopback TCP (or Unix socket, in `directory`) connection, half-open capable on both ends. */
-export async function socketPair(kind: 'tcp' | 'unix', directory?: string): Promise<SocketPair> {
+/**
+ * A real loopback TCP (or Unix socket, in `directory`) connection, half-open capable on both ends;
+ * `pooled` makes both ends read into pooled chunks (forward/pooled-reads.ts), as forwarding does.
+ */
+export async function socketPair(kind: 'tcp' | 'unix', directory?: string, options: { readonly pooled?: boolean } = {}): Promise<SocketPair> {
+  const pooled = options.pooled === true;
   const server = net.createServer({ allowHalfOpen: true });
   const where: net.ListenOptions = kind === 'tcp' ? { host: '127.0.0.1', port: 0 } : { path: path.join(directory ?? '/tmp', `p${Math.random().toString(36).slice(2, 10)}.sock`) };
   server.listen(where);
   await once(server, 'listening');
   const address = server.address();
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const accepted = new Promise<net.Socket>((resolve) => {
+    server.once('connection', (socket: net.Socket) => resolve(pooled ? adoptPooled(socket, { allowHalfOpen: true }) : socket));
+  });
+  const connect = pooled ? connectPooled : net.connect;
   const outer = typeof address === 'string' || address === null
-    ? net.connect({ path: where.path ?? '', allowHalfOpen: true })
-    : net.connect({ host: '127.0.0.1', port: address.port, allowHalfOpen: true });
+    ? connect({ path: where.path ?? '', allowHalfOpen: true })
+    : connect({ host: '127.0.0.1', port: address.port, allowHalfOpen: true });
   await once(outer, 'connect');
-  const [inner] = await accepted;
+  const inner = await accepted;
   server.close();
   return {
     outer,

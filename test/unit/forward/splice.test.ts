@@ -14,10 +14,10 @@ afterEach(() => {
 });
 
 /** user ⇄ [source | splice | destination] ⇄ target, over real sockets. */
-async function spliced(kind: 'tcp' | 'unix', signal = never): Promise<{ user: SocketPair['outer']; target: SocketPair['outer']; done: Promise<void>; counts: { outbound: number; inbound: number } }> {
+async function spliced(kind: 'tcp' | 'unix', signal = never, pooled = false): Promise<{ user: SocketPair['outer']; target: SocketPair['outer']; done: Promise<void>; counts: { outbound: number; inbound: number } }> {
   const directory = kind === 'unix' ? await temp('mt-sp-') : undefined;
-  const front = await socketPair(kind, directory);
-  const back = await socketPair(kind, directory);
+  const front = await socketPair(kind, directory, { pooled });
+  const back = await socketPair(kind, directory, { pooled });
   pairs.push(front, back);
   const counts = { outbound: 0, inbound: 0 };
   const done = splice(front.inner, back.outer, { onOutbound: (n) => { counts.outbound += n; }, onInbound: (n) => { counts.inbound += n; } }, signal);
@@ -25,8 +25,10 @@ async function spliced(kind: 'tcp' | 'unix', signal = never): Promise<{ user: So
 }
 
 describe('splice', () => {
-  it.each(['tcp', 'unix'] as const)('copies both ways, half-closes, counts and resolves once both are closed (%s)', async (kind) => {
-    const { user, target, done, counts } = await spliced(kind);
+  it.each([
+    ['tcp', false], ['unix', false], ['tcp', true], ['unix', true],
+  ] as const)('copies both ways, half-closes, counts and resolves once both are closed (%s, pooled reads: %s)', async (kind, pooled) => {
+    const { user, target, done, counts } = await spliced(kind, never, pooled);
     user.end('request');
     // The target sees EOF but can still answer: the other direction stays open.
     expect((await readAll(target)).toString()).toBe('request');
@@ -97,10 +99,9 @@ describe('splice', () => {
     expect(b.destroyed).toBe(true);
   });
 
-  it('passes data that was buffered before the splice started', async () => {
-    const directory = undefined;
-    const front = await socketPair('tcp', directory);
-    const back = await socketPair('tcp', directory);
+  it.each([false, true])('passes data that was buffered before the splice started (pooled reads: %s)', async (pooled) => {
+    const front = await socketPair('tcp', undefined, { pooled });
+    const back = await socketPair('tcp', undefined, { pooled });
     pairs.push(front, back);
     front.outer.end('early bytes');
     await once(front.inner, 'readable');

@@ -186,19 +186,24 @@ describe('Multiplexer streams', () => {
 });
 
 describe('Multiplexer write buffers', () => {
+  /** Largest writableLength each copying writer saw (bytes handed to it and not yet written). */
+  const peakQueued = new WeakMap<Writable, number>();
+
   /**
    * Two carriers joined by writables that copy each chunk only just before calling its write
    * callback, a timer later (after the multiplexer's next flushes): a buffer reused before its
    * callback would arrive corrupted.
    * Records the backing store of every chunk the client writes.
    */
-  function copyingCarriers(reusableWrites: boolean): { carriers: [Carrier, Carrier]; backings: Set<ArrayBufferLike>; destroy: () => void } {
+  function copyingCarriers(reusableWrites: boolean, highWaterMark?: number): { carriers: [Carrier, Carrier]; backings: Set<ArrayBufferLike>; destroy: () => void } {
     const backings = new Set<ArrayBufferLike>();
     const toServer = new PassThrough();
     const toClient = new PassThrough();
     const copyingWriter = (target: PassThrough): Writable => new Writable({
+      ...(highWaterMark === undefined ? {} : { highWaterMark }),
       write(chunk: Buffer, _encoding, callback): void {
         if (target === toServer) backings.add(chunk.buffer);
+        peakQueued.set(this, Math.max(peakQueued.get(this) ?? 0, this.writableLength));
         setTimeout(() => {
           target.write(Buffer.from(chunk));
           callback();
@@ -232,6 +237,28 @@ describe('Multiplexer write buffers', () => {
       // 18 MiB went out in batches of up to 256 KiB: through a handful of buffers.
       expect(client.bytesWritten).toBeGreaterThan(18 * 1024 * 1024);
       expect(backings.size).toBeLessThan(20);
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+      destroy();
+    }
+  });
+
+  it('keeps about 1 MiB in flight on a carrier that would accept far more, and reuses a few buffers', async () => {
+    const { carriers, backings, destroy } = copyingCarriers(true, 64 * 1024 * 1024);
+    const client = new Multiplexer(carriers[0], { role: 'client' });
+    const server = new Multiplexer(carriers[1], { role: 'server' });
+    try {
+      // Eight streams have 2 MiB of credit between them from the start.
+      const streams = Array.from({ length: 8 }, () => client.open());
+      const sent = Promise.all(streams.map((stream) => writeRandom(stream, 2 * 1024 * 1024, 64 * 1024)));
+      const received = Promise.all(streams.map(async () => readAll(await server.accept(never))));
+      const [digests, results] = await Promise.all([sent, received]);
+      expect(results.map((result) => result.sha256).sort()).toEqual([...digests].sort());
+      // A carrier that never says "wait" (64 MiB high-water mark) still holds at most the
+      // backlog limit plus the batch written when it was reached.
+      expect(carriers[0].writable.writableLength).toBe(0);
+      expect(peakQueued.get(carriers[0].writable)).toBeLessThanOrEqual(1024 * 1024 + 512 * 1024);
+      expect(backings.size).toBeLessThanOrEqual(10);
     } finally {
       await Promise.all([client.close(), server.close()]);
       destroy();

@@ -13,8 +13,8 @@
 
 /** ssh2's largest packet (MAX_PACKET_SIZE 35000) plus room for its length, padding and tag. */
 export const SSH_PACKET_CAPACITY = 35_000 + 64;
-/** Packets from this size come from the pool (smaller ones are not worth a pooled buffer). */
-export const SSH_PACKET_POOL_MINIMUM = 16 * 1024;
+/** Packets from this size come from the pool (smaller ones come from Node's own 8 KiB slabs). */
+export const SSH_PACKET_POOL_MINIMUM = 4 * 1024;
 /** Spare buffers kept (a little over 2 MiB): enough for what one event-loop turn writes. */
 const MAX_SPARE_PACKETS = 64;
 /** The global the patched ssh2 looks for (see scripts/build.ts). */
