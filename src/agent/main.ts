@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { errorMessage, isMutagenError } from '../base/errors.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
 import { serveAgent } from './serve.js';
 import { parseSyncWorkerData, serveSyncWorker, type SyncWorkerData } from '../sync/worker/serve.js';
+import { openPooledReader } from '../wire/pooled-reads.js';
 
 /**
  * Entry of dist/agent.mjs, run on remotes as `node agent.mjs synchronizer|forwarder
@@ -76,6 +77,16 @@ function takeStdout(): Writable {
   return protocol;
 }
 
+/**
+ * The protocol's readable side of stdin. A forwarder reads it into one reused buffer (see
+ * wire/pooled-reads.ts): forwarded bytes are copied into pooled chunks that go back to the pool
+ * once written to their socket, instead of a new 64 KiB buffer per read. (process.stdin is then
+ * never touched: it would open a second handle on the descriptor.)
+ */
+function protocolInput(mode: 'synchronizer' | 'forwarder'): Readable {
+  return (mode === 'forwarder' ? openPooledReader(0) : undefined) ?? process.stdin;
+}
+
 function ownDigest(): string {
   return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
 }
@@ -96,7 +107,7 @@ async function run(argv: readonly string[]): Promise<number> {
     process.once(name, () => controller.abort(new Error(`received ${name}`)));
   }
   await serveAgent({
-    mode: args.mode, carrier: { readable: process.stdin, writable }, version: version(), digest, dataDirectory: data, homeDirectory: home, logger,
+    mode: args.mode, carrier: { readable: protocolInput(args.mode), writable }, version: version(), digest, dataDirectory: data, homeDirectory: home, logger,
   }, controller.signal);
   await new Promise<void>((resolve) => {
     writable.end(() => resolve());

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MAX_STREAM_WINDOW } from '../wire/receive-window.js';
 import { WireStream } from '../wire/wire-stream.js';
-import { consumePooledReads, releaseChunk } from './pooled-reads.js';
+import { consumeReads, copyIntoChunk, releaseChunk } from '../wire/pooled-reads.js';
 
 type Chunk = Buffer | Uint8Array | string;
 
@@ -33,8 +33,8 @@ function releasesAfterWrite(stream: Duplex): boolean {
 /**
  * One direction: each read → write(); when write() asks to wait, pause the reader until 'drain'
  * (so at most one socket buffer plus one chunk sits here). EOF half-closes the writer. A socket
- * with pooled reads (pooled-reads.ts) hands its chunks over directly, and each goes back to the
- * pool once written.
+ * with shared-buffer reads (wire/pooled-reads.ts) has each read copied into a pooled chunk, which
+ * goes back to the pool once written.
  */
 function forward(from: Duplex, to: Duplex, count: ((bytes: number) => void) | undefined): void {
   let waiting = false;
@@ -57,7 +57,7 @@ function forward(from: Duplex, to: Duplex, count: ((bytes: number) => void) | un
     waiting = false;
     from.resume();
   });
-  if (!consumePooledReads(from, write)) from.on('data', write);
+  if (!consumeReads(from, (bytes) => write(copyIntoChunk(bytes)))) from.on('data', write);
   const endWriter = (): void => {
     if (!to.destroyed && !to.writableEnded) to.end();
   };

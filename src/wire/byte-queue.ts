@@ -84,6 +84,13 @@ export class ByteQueue {
     }
   }
 
+  /** Replaces what is queued by a copy of its own, so the chunks pushed so far may be reused. */
+  detach(): void {
+    if (this.size === 0) return;
+    const rest = Buffer.concat(this.drain());
+    this.push(rest);
+  }
+
   /** Removes and returns everything queued, as chunks (views, no copy). */
   drain(): Buffer[] {
     const out = this.chunks.splice(0);

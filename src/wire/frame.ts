@@ -88,6 +88,11 @@ export class FrameDecoder {
     return frames;
   }
 
+  /** Copies the bytes it still holds, so the buffers pushed so far may be reused. */
+  detach(): void {
+    this.queue.detach();
+  }
+
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
     return this.queue.length + (this.header === undefined ? 0 : FRAME_HEADER_SIZE);

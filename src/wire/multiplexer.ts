@@ -8,6 +8,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import type { Frame, FrameType } from './frame.js';
 import { FrameDecoder, INITIAL_STREAM_CREDIT, MAX_FRAME_PAYLOAD } from './frame.js';
 import { FrameBatch, WriteBufferPool } from './frame-batch.js';
+import { consumeReads, copyIntoChunk } from './pooled-reads.js';
 import { ReceiveWindows } from './receive-window.js';
 import { parseWireError, toWireError, fromWireError } from './wire-error.js';
 import type { StreamHost } from './wire-stream.js';
@@ -89,7 +90,12 @@ export class Multiplexer implements StreamHost {
     this.batch = new FrameBatch(carrier.reusableWrites === true ? new WriteBufferPool() : undefined);
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
     const { readable, writable } = carrier;
-    readable.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A socket with shared-buffer reads (an agent's stdin) hands over each read in place.
+    const inPlace = consumeReads(readable, (bytes) => {
+      this.onData(bytes, true);
+      return true;
+    });
+    if (!inPlace) readable.on('data', (chunk: Buffer) => this.onData(chunk, false));
     readable.on('end', () => this.shutdown(undefined, 'end'));
     readable.on('error', (error) => this.shutdown(transportError(error), 'destroy'));
     writable.on('error', (error) => this.shutdown(transportError(error), 'destroy'));
@@ -195,14 +201,16 @@ export class Multiplexer implements StreamHost {
 
   // ---- receiving ------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** `transient`: `chunk` is reused once this returns, so whatever is kept of it is copied. */
+  private onData(chunk: Buffer, transient: boolean): void {
     if (this.done) return;
     this.read += chunk.length;
     try {
       for (const frame of this.decoder.push(chunk)) {
-        this.onFrame(frame);
+        this.onFrame(frame, transient);
         if (this.done) return;
       }
+      if (transient) this.decoder.detach();
     } catch (error) {
       const failure = error instanceof MutagenError ? error : new ProtocolError('invalid frame', { cause: error });
       this.logger.warn('closing the connection after a protocol error', { error: failure.message });
@@ -210,7 +218,7 @@ export class Multiplexer implements StreamHost {
     }
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: Frame, transient: boolean): void {
     const id = frame.stream;
     if (id === 0) throw new ProtocolError(`unexpected ${frame.type} frame on control stream 0`);
     if (frame.type === 'open') return this.onOpen(frame);
@@ -220,7 +228,7 @@ export class Multiplexer implements StreamHost {
       throw new ProtocolError(`${frame.type} frame for stream ${id}, which was never opened`);
     }
     switch (frame.type) {
-      case 'data': return this.onStreamData(stream, frame.payload);
+      case 'data': return this.onStreamData(stream, transient ? copyIntoChunk(frame.payload) : frame.payload);
       case 'credit': return this.onCredit(stream, frame.payload);
       case 'close': return this.onClose(stream, frame.payload);
       case 'reset': return this.onReset(stream, frame.payload);

@@ -7,7 +7,7 @@ import type { ForwardDestination } from '../endpoint.js';
 import type { NetworkAddress } from './address.js';
 import { parseNetworkAddress } from './address.js';
 import { describeSocketError, unixPathLengthProblem } from './socket-errors.js';
-import { connectPooled } from '../pooled-reads.js';
+import { connectPooled } from '../../wire/pooled-reads.js';
 
 /**
  * The dialled side of a forward session for a local target (cli spec §8.1, §8.4). The endpoint

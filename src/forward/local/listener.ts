@@ -10,7 +10,7 @@ import { bindTcp } from './tcp-listen.js';
 import type { UnixBinding } from './unix-listen.js';
 import { bindUnix } from './unix-listen.js';
 import { describeSocketError } from './socket-errors.js';
-import { adoptPooled } from '../pooled-reads.js';
+import { adoptPooled } from '../../wire/pooled-reads.js';
 
 /** Accepted connections nobody has taken yet; beyond this, new ones are closed at once. */
 const MAX_QUEUED_CONNECTIONS = 4096;

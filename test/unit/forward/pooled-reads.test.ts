@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adoptPooled, consumePooledReads, releaseChunk } from '../../../src/forward/pooled-reads.js';
+import { adoptPooled, consumeReads, copyIntoChunk, releaseChunk } from '../../../src/wire/pooled-reads.js';
 import { splice } from '../../../src/forward/splice.js';
 import type { SocketPair } from './socket-pairs.js';
 import { closed, readAll, socketPair } from './socket-pairs.js';
@@ -31,33 +31,40 @@ describe('pooled reads', () => {
     expect((await readAll(outer)).toString()).toBe('from the accepted end');
   });
 
-  it('hands buffered reads first, then later ones, to the consumer; a released chunk is reused', async () => {
+  it('hands buffered reads first, then later ones, to the consumer that takes a socket over', async () => {
     const { outer, inner } = await pair(true);
     outer.write('early');
     await once(inner, 'readable');
-    const chunks: Buffer[] = [];
     const got: string[] = [];
     const ended = once(inner, 'end');
-    expect(consumePooledReads(inner, (chunk) => {
-      got.push(chunk.toString());
-      chunks.push(chunk);
+    expect(consumeReads(inner, (bytes) => {
+      got.push(bytes.toString());
       return true;
     })).toBe(true);
     // A stream is taken over once: a second consumer is refused.
-    expect(consumePooledReads(inner, () => true)).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    releaseChunk(chunks[0] as Buffer);
+    expect(consumeReads(inner, () => true)).toBe(false);
     outer.end('late');
     await ended;
     expect(got.join('')).toBe('earlylate');
-    // The chunk given back carries the next read: same memory, new bytes.
-    expect((chunks.at(-1) as Buffer).buffer).toBe((chunks[0] as Buffer).buffer);
   });
 
-  it('ignores chunks that are not its own, and leaves plain sockets to their reader', async () => {
-    const { outer, inner } = await pair(false);
+  it('reuses a chunk given back, and ignores buffers that are not its own', () => {
+    const first = copyIntoChunk(Buffer.alloc(10_000, 1));
+    expect(first.equals(Buffer.alloc(10_000, 1))).toBe(true);
+    releaseChunk(first);
+    // Not from the pool, or a view into a pooled chunk: never taken.
     releaseChunk(Buffer.alloc(65_536));
-    expect(consumePooledReads(inner, () => true)).toBe(false);
+    const second = copyIntoChunk(Buffer.alloc(20_000, 2));
+    expect(second.buffer).toBe(first.buffer);
+    releaseChunk(second.subarray(1));
+    expect(copyIntoChunk(Buffer.alloc(20_000, 3)).buffer).not.toBe(second.buffer);
+    // Small copies are plain buffers.
+    expect(copyIntoChunk(Buffer.from('tiny')).buffer.byteLength).not.toBe(65_536);
+  });
+
+  it('leaves plain sockets to their reader', async () => {
+    const { outer, inner } = await pair(false);
+    expect(consumeReads(inner, () => true)).toBe(false);
     outer.end('plain');
     expect((await readAll(inner)).toString()).toBe('plain');
   });

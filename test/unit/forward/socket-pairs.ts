@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
-import { adoptPooled, connectPooled } from '../../../src/forward/pooled-reads.js';
+import { adoptPooled, connectPooled } from '../../../src/wire/pooled-reads.js';
 
 /** Both ends of one real connection: `outer` dialled by the test, `inner` accepted by a server. */
 export interface SocketPair {

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { duplexPair, PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
@@ -7,6 +8,7 @@ import type { Carrier, WireStream } from '../../../src/wire/multiplexer.js';
 import { Multiplexer } from '../../../src/wire/multiplexer.js';
 import { eventually } from '../../helpers/eventually.js';
 import { carrierOf, errorOf, readAll, text, writeRandom, useCleanups } from './pair.js';
+import { socketPair } from '../forward/socket-pairs.js';
 
 const never = new AbortController().signal;
 const { pair } = useCleanups();
@@ -278,6 +280,64 @@ describe('Multiplexer write buffers', () => {
     } finally {
       await Promise.all([client.close(), server.close()]);
       destroy();
+    }
+  });
+});
+
+/**
+ * sha256 of everything `stream` delivers until EOF, without destroying it (its other half may
+ * still be writing). It stops reading for a moment now and then, so received data waits in the
+ * stream while later reads arrive.
+ */
+function digestUntilEnd(stream: WireStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let chunks = 0;
+    stream.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      if (++chunks % 50 === 0) {
+        stream.pause();
+        setTimeout(() => stream.resume(), 5);
+      }
+    });
+    stream.once('end', () => resolve(hash.digest('hex')));
+    stream.once('error', reject);
+  });
+}
+
+/** Many tiny writes (1–16 bytes): their frame headers often straddle two reads. */
+async function writeTiny(stream: WireStream, count: number): Promise<string> {
+  const hash = createHash('sha256');
+  for (let index = 0; index < count; index++) {
+    const chunk = randomBytes(1 + (index % 16));
+    hash.update(chunk);
+    if (!stream.write(chunk)) await once(stream, 'drain');
+  }
+  await new Promise<void>((resolve) => stream.end(resolve));
+  return hash.digest('hex');
+}
+
+describe('Multiplexer over sockets with shared-buffer reads', () => {
+  it('copies what it keeps of each read: streams both ways arrive intact whatever the read boundaries', async () => {
+    const sockets = await socketPair('tcp', undefined, { pooled: true });
+    const client = new Multiplexer({ readable: sockets.outer, writable: sockets.outer, reusableWrites: true }, { role: 'client' });
+    const server = new Multiplexer({ readable: sockets.inner, writable: sockets.inner, reusableWrites: true }, { role: 'server' });
+    try {
+      const outgoing = [client.open(), client.open(), client.open()];
+      // Odd chunk sizes put payloads across read boundaries; the tiny writes put headers there.
+      const sent = Promise.all(outgoing.map((stream, index) => (index === 0 ? writeTiny(stream, 60_000) : writeRandom(stream, 6 * 1024 * 1024, 77_777))));
+      const received = Promise.all(outgoing.map(async () => {
+        const stream = await server.accept(never);
+        const [result, answer] = await Promise.all([digestUntilEnd(stream), writeRandom(stream, 2 * 1024 * 1024, 5_003)]);
+        return { result, answer };
+      }));
+      const answers = Promise.all(outgoing.map((stream) => digestUntilEnd(stream)));
+      const [digests, results, replies] = await Promise.all([sent, received, answers]);
+      expect(results.map(({ result }) => result).sort()).toEqual([...digests].sort());
+      expect([...replies].sort()).toEqual(results.map(({ answer }) => answer).sort());
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+      sockets.close();
     }
   });
 });
