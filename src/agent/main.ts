@@ -64,9 +64,10 @@ function takeStdout(): Writable {
   const divert = (...args: Parameters<typeof process.stderr.write>): boolean => process.stderr.write(...args);
   Object.defineProperty(stdout, 'write', { value: divert, configurable: true, writable: true });
   const protocol = new Writable({
+    // Done with a chunk once stdout wrote it (Carrier.reusableWrites): the multiplexer reuses
+    // its write buffers then, and the chunks queue here rather than in stdout.
     write(chunk: Buffer, _encoding, callback): void {
-      if (write(chunk)) callback();
-      else stdout.once('drain', () => callback());
+      write(chunk, (error?: Error | null) => callback(error));
     },
     final(callback): void {
       if (stdout.writableLength === 0) callback();
@@ -107,7 +108,7 @@ async function run(argv: readonly string[]): Promise<number> {
     process.once(name, () => controller.abort(new Error(`received ${name}`)));
   }
   await serveAgent({
-    mode: args.mode, carrier: { readable: protocolInput(args.mode), writable }, version: version(), digest, dataDirectory: data, homeDirectory: home, logger,
+    mode: args.mode, carrier: { readable: protocolInput(args.mode), writable, reusableWrites: true }, version: version(), digest, dataDirectory: data, homeDirectory: home, logger,
   }, controller.signal);
   await new Promise<void>((resolve) => {
     writable.end(() => resolve());

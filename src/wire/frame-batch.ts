@@ -7,7 +7,7 @@ export const WRITE_BUFFER_SIZE = 512 * 1024;
 const MAX_SPARE_WRITE_BUFFERS = 8;
 /** Batches below this size go out as a copy of their own, and the batch keeps its buffer. */
 const SMALL_BATCH = 16 * 1024;
-/** First buffer of a batch on a carrier without reusable writes; it grows as needed. */
+/** First encoding buffer on a carrier without reusable writes; it grows as needed and is kept. */
 const INITIAL_UNPOOLED_SIZE = 64 * 1024;
 
 /**
@@ -40,8 +40,9 @@ export interface TakenBatch {
  * Frames waiting for the next carrier write, encoded as they are pushed: a payload is copied at
  * once, so its buffer is free again as soon as push() returns. Many small frames become one
  * write. With a pool (carriers whose writes are done with a buffer once their callback ran), bulk
- * batches are encoded into reused buffers; small ones go out as a copy of their own so that a
- * write queued behind a slow carrier never holds a whole pooled buffer for a few bytes.
+ * batches go out in the reused buffer they were encoded into; small ones, and every batch on
+ * other carriers, go out as an exact copy of their own (so a write queued behind a slow carrier
+ * never holds a whole pooled buffer for a few bytes, and a carrier may keep what it was given).
  */
 export class FrameBatch {
   private buffer: Buffer | undefined;
@@ -69,10 +70,15 @@ export class FrameBatch {
     if (buffer === undefined || this.size === 0) return undefined;
     const size = this.size;
     this.size = 0;
-    if (size < SMALL_BATCH) return { bytes: Buffer.from(buffer.subarray(0, size)), release: undefined };
-    this.buffer = undefined;
     const pool = this.pool;
-    return { bytes: buffer.subarray(0, size), release: pool === undefined ? undefined : () => pool.release(buffer) };
+    if (pool === undefined || size < SMALL_BATCH) {
+      // A buffer of its own, exactly this size (a port carrier can then transfer it whole).
+      const bytes = size < SMALL_BATCH ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
+      buffer.copy(bytes, 0, 0, size);
+      return { bytes, release: undefined };
+    }
+    this.buffer = undefined;
+    return { bytes: buffer.subarray(0, size), release: () => pool.release(buffer) };
   }
 
   clear(): void {
