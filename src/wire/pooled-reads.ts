@@ -20,19 +20,19 @@ import type { Duplex, Readable } from 'node:stream';
  * simply garbage.
  */
 
-/** Bytes of one read, and of one pooled chunk. */
-const READ_SIZE = 64 * 1024;
+/** Bytes of one read, and of one pooled chunk (a loopback TCP read often brings more than 64 KiB). */
+const READ_SIZE = 128 * 1024;
 /** Copies smaller than this are plain buffers (Node's own slabs): not worth a pooled chunk. */
 const POOLED_MINIMUM = 4 * 1024;
-/** Chunks kept for reuse (4 MiB). */
-const MAX_SPARE_CHUNKS = 64;
+/** Chunks kept for reuse (4 MiB): back-pressure keeps a few per busy connection in flight. */
+const MAX_SPARE_CHUNKS = 32;
 
 const sharedReadBuffer = Buffer.allocUnsafe(READ_SIZE);
 const spareChunks: ArrayBuffer[] = [];
 /** Backing stores of the chunks this pool handed out (only these are ever taken back). */
 const pooled = new WeakSet<ArrayBufferLike>();
 
-/** A copy of `bytes` (at most 64 KiB): a pooled chunk, or a plain buffer when small. */
+/** A copy of `bytes`: a pooled chunk, or a plain buffer when small (or larger than a read). */
 export function copyIntoChunk(bytes: Uint8Array): Buffer {
   if (bytes.length < POOLED_MINIMUM || bytes.length > READ_SIZE) return Buffer.from(bytes);
   let store = spareChunks.pop();
