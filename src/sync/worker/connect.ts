@@ -22,6 +22,12 @@ export interface WorkerEndpointOptions {
 const EXIT_GRACE_MS = 5_000;
 /** Keep this much of the worker's last crash report for the error that ends the connection. */
 const DIAGNOSTICS_CHARS = 1024;
+/**
+ * The endpoint thread's young generation: V8's default lets it reach tens of MiB in a bulk scan
+ * or staging, on top of the daemon's own; 8 MiB took about 8 MiB off the daemon's peak RSS in a
+ * 20,000-file initial sync (3 syncs in one daemon, twice each way) at no measurable cost in time.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 } as const;
 
 /**
  * Starts a worker thread running the agent bundle, which serves one LocalEndpoint
@@ -42,7 +48,7 @@ export async function connectWorkerEndpoint(options: WorkerEndpointOptions, sign
   };
   let worker: Worker;
   try {
-    worker = new Worker(options.entry, { workerData, transferList: [data.port2, logs.port2], stdout: false, stderr: false });
+    worker = new Worker(options.entry, { workerData, transferList: [data.port2, logs.port2], stdout: false, stderr: false, resourceLimits: WORKER_LIMITS });
   } catch (error) {
     data.port1.close();
     logs.port1.close();
