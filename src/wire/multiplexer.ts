@@ -37,6 +37,8 @@ const BATCH_BYTES = 256 * 1024;
  * few pooled write buffers are ever in flight.
  */
 const MAX_CARRIER_BACKLOG = 1024 * 1024;
+/** Write buffers shared by the thread's multiplexers: their spares are bounded per thread, not per connection. */
+const sharedWriteBuffers = new WriteBufferPool();
 const MAX_U32 = 0xffff_ffff;
 /** How long close() lets the carrier flush before destroying it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -87,7 +89,7 @@ export class Multiplexer implements StreamHost {
     this.localParity = options.role === 'client' ? 1 : 0;
     this.nextLocalId = options.role === 'client' ? 1 : 2;
     this.logger = options.logger ?? silentLogger;
-    this.batch = new FrameBatch(carrier.reusableWrites === true ? new WriteBufferPool() : undefined);
+    this.batch = new FrameBatch(carrier.reusableWrites === true ? sharedWriteBuffers : undefined);
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
     const { readable, writable } = carrier;
     // A socket with shared-buffer reads (an agent's stdin) hands over each read in place.
