@@ -4,7 +4,8 @@
  *   ssh -L     `ssh -N -L 127.0.0.1:<s>:127.0.0.1:<t> mutagen-test` (OpenSSH client)
  *   mutagen    `mutagen forward create tcp:127.0.0.1:<m> mutagen-test:tcp:127.0.0.1:<t>`
  *              (the agent on the sshd host — this machine — dials the target)
- * Figures: one-way throughput (pattern bytes checked at the sink; interleaved repetitions),
+ * Figures: one-way throughput each way (client → target, the issue's target, then target →
+ * client; pattern bytes checked at the receiving end; interleaved repetitions),
  * sequential small round trips on one connection (median, p99, added latency), and RSS of the
  * daemon (and of the remote agent, and of the ssh client for reference) idle, with N idle
  * connections open through the forward, and after they closed. Prints a table; appends JSON lines.
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Cleanup, integerOption, isMain, parseOptions, runMain, stringOption } from './lib/main.js';
 import { CLI_PATH, cleanEnvironment, MutagenCli, REPOSITORY_ROOT } from './lib/mutagen.js';
-import { openIdle, roundTrips, startTarget, throughput, waitForListener } from './lib/net-client.js';
+import { download, openIdle, roundTrips, startTarget, throughput, waitForListener } from './lib/net-client.js';
 import { makePattern } from './lib/pattern.js';
 import { pidsMatching, sampleRssMiB, start, stopPid } from './lib/proc.js';
 import { JsonLines, median, progress, quantile, round } from './lib/report.js';
@@ -37,7 +38,7 @@ export interface ForwardBenchOptions {
 
 export const FORWARD_USAGE = `usage: npx tsx bench/forward.ts [options]
   --mib N            one-way stream size in MiB (1024; smoke: 64)
-  --reps N           throughput repetitions per tool, interleaved (3)
+  --reps N           throughput repetitions per tool and direction, interleaved (3)
   --rounds N         sequential round trips on one connection (1000)
   --warmup N         uncounted round trips first (50)
   --size N           bytes per round-trip message (64)
@@ -109,18 +110,22 @@ async function startTools(options: ForwardBenchOptions, cleanup: Cleanup, record
   return { tools: [{ name: 'ssh -L', port: sshPort }, { name: 'mutagen', port: mutagenPort }], cli, daemonPid: daemon.pid, sshPid: ssh.pid, sshd };
 }
 
-async function measureThroughput(options: ForwardBenchOptions, tools: readonly Tool[], records: JsonLines, signal: AbortSignal): Promise<Map<string, number[]>> {
+type Direction = 'upload' | 'download';
+
+/** One-way streams through each tool, interleaved: upload (client → target) or download (target → client). */
+async function measureThroughput(options: ForwardBenchOptions, tools: readonly Tool[], direction: Direction, records: JsonLines, signal: AbortSignal): Promise<Map<string, number[]>> {
   const pattern = makePattern();
   const bytes = options.mib * 2 ** 20;
   const results = new Map<string, number[]>(tools.map((tool) => [tool.name, []]));
+  const scenario = direction === 'upload' ? 'throughput' : 'download';
   for (let rep = 1; rep <= options.reps; rep++) {
     for (const tool of tools) {
       signal.throwIfAborted();
-      const { seconds, intact } = await throughput(tool.port, bytes, pattern, 600_000);
+      const { seconds, intact } = await (direction === 'upload' ? throughput : download)(tool.port, bytes, pattern, 600_000);
       const mbps = bytes / 1e6 / seconds;
-      progress(`throughput r${rep} ${tool.name}: ${mbps.toFixed(1)} MB/s${intact ? '' : ' (CORRUPT)'}`);
-      await records.write({ type: 'measure', bench: 'forward', scenario: 'throughput', tool: tool.name, rep, bytes, seconds: round(seconds), mb_per_s: round(mbps, 1), intact });
-      if (!intact) throw new Error(`${tool.name}: the stream arrived corrupt or short`);
+      progress(`${scenario} r${rep} ${tool.name}: ${mbps.toFixed(1)} MB/s${intact ? '' : ' (CORRUPT)'}`);
+      await records.write({ type: 'measure', bench: 'forward', scenario, tool: tool.name, rep, bytes, seconds: round(seconds), mb_per_s: round(mbps, 1), intact });
+      if (!intact) throw new Error(`${tool.name}: the ${direction} stream arrived corrupt or short`);
       results.get(tool.name)?.push(mbps);
     }
   }
@@ -191,7 +196,8 @@ export async function runForwardBench(options: ForwardBenchOptions, signal: Abor
     if (sshTool === undefined || mutagenTool === undefined) throw new Error('tools missing');
     const agentPids = (): Promise<number[]> => pidsMatching(setup.sshd.remoteDataDirectory);
     const fresh = { daemon: await sampleRssMiB([setup.daemonPid]), agent: await sampleRssMiB(await agentPids()), ssh: await sampleRssMiB([setup.sshPid]) };
-    const mbps = await measureThroughput(options, setup.tools, records, signal);
+    const mbps = await measureThroughput(options, setup.tools, 'upload', records, signal);
+    const downloadMbps = await measureThroughput(options, setup.tools, 'download', records, signal);
     const latency = await measureLatency(options, setup.tools, records);
     progress(`opening ${options.connections} idle connections through each forward`);
     const mutagenIdle = await measureIdle(options, mutagenTool.port, { daemon: () => Promise.resolve([setup.daemonPid]), agent: agentPids });
@@ -199,7 +205,7 @@ export async function runForwardBench(options: ForwardBenchOptions, signal: Abor
     const counters = await forwardCounters(setup.cli, signal);
     await records.write({ type: 'counters', bench: 'forward', tool: 'mutagen', ...counters });
     progress(`forward list --json: ${JSON.stringify(counters)}`);
-    const figures: ForwardFigures = { options, mbps, latency, fresh, mutagenIdle, sshIdle };
+    const figures: ForwardFigures = { options, mbps, downloadMbps, latency, fresh, mutagenIdle, sshIdle };
     const summary = summarizeForward(figures);
     for (const record of summary) await records.write(record);
     printForwardTable(figures, summary);

@@ -3,6 +3,7 @@
  * and this end do not share an event loop). Prints `listening <port>` on stdout, then serves
  * connections by their first byte:
  *   'S' + uint64 BE length  sink: read exactly that many pattern bytes, answer `ok <n> <intact>\n`
+ *   'G' + uint64 BE length  source: send exactly that many pattern bytes, then end
  *   'E'                     echo every byte back (round-trip latency)
  *   'I'                     idle: answer 'k' once, then hold the connection open
  * A connection that closes before its first byte (a readiness probe) is simply dropped.
@@ -37,6 +38,37 @@ function sink(socket: net.Socket, first: Buffer): void {
   if (first.length > 0) onData(first);
 }
 
+/** Sends `length` pattern bytes (once the 8-byte length has arrived), then ends the connection. */
+function source(socket: net.Socket, first: Buffer): void {
+  let header = first;
+  const start = (): void => {
+    let left = Number(header.readBigUInt64BE(0));
+    const pump = (): void => {
+      while (left > 0) {
+        const chunk = pattern.subarray(0, Math.min(pattern.length, left));
+        left -= chunk.length;
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      socket.end();
+    };
+    pump();
+  };
+  if (header.length >= 8) {
+    start();
+    return;
+  }
+  const onData = (chunk: Buffer): void => {
+    header = Buffer.concat([header, chunk]);
+    if (header.length < 8) return;
+    socket.off('data', onData);
+    start();
+  };
+  socket.on('data', onData);
+}
+
 function serve(socket: net.Socket): void {
   socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
@@ -44,6 +76,7 @@ function serve(socket: net.Socket): void {
     const mode = String.fromCharCode(first[0] ?? 0);
     const rest = first.subarray(1);
     if (mode === 'S') sink(socket, rest);
+    else if (mode === 'G') source(socket, rest);
     else if (mode === 'E') {
       if (rest.length > 0) socket.write(rest);
       socket.pipe(socket);

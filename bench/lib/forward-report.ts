@@ -17,7 +17,10 @@ export interface IdleFigures {
 
 export interface ForwardFigures {
   readonly options: { readonly mib: number; readonly reps: number; readonly rounds: number; readonly size: number; readonly connections: number; readonly out: string };
+  /** Client → target (the issue's figure). */
   readonly mbps: ReadonlyMap<string, readonly number[]>;
+  /** Target → client. */
+  readonly downloadMbps: ReadonlyMap<string, readonly number[]>;
   readonly latency: ReadonlyMap<string, readonly number[]>;
   /** RSS (MiB) right after the forwards were created, before any traffic. */
   readonly fresh: Readonly<Record<string, number | undefined>>;
@@ -31,15 +34,18 @@ const mib = (value: number | undefined): number | undefined => (value === undefi
 
 export function summarizeForward(figures: ForwardFigures): Summary[] {
   const base = { type: 'summary', bench: 'forward' };
-  const sshMbps = median(figures.mbps.get('ssh -L') ?? []);
   const sshLatency = figures.latency.get('ssh -L') ?? [];
   const records: Summary[] = [];
-  for (const [tool, values] of figures.mbps) {
-    records.push({
-      ...base, scenario: 'throughput', tool, unit: 'MB/s', bytes: figures.options.mib * 2 ** 20, n: values.length,
-      median: round(median(values), 1), min: round(Math.min(...values), 1), max: round(Math.max(...values), 1),
-      ...(tool === 'mutagen' ? { ratio_to_ssh: round(median(values) / sshMbps, 2), target: '>= 0.8x ssh -L' } : {}),
-    });
+  const streams = [['throughput', figures.mbps, '>= 0.8x ssh -L'], ['download', figures.downloadMbps, '(other direction)']] as const;
+  for (const [scenario, mbps, target] of streams) {
+    const sshMbps = median(mbps.get('ssh -L') ?? []);
+    for (const [tool, values] of mbps) {
+      records.push({
+        ...base, scenario, tool, unit: 'MB/s', bytes: figures.options.mib * 2 ** 20, n: values.length,
+        median: round(median(values), 1), min: round(Math.min(...values), 1), max: round(Math.max(...values), 1),
+        ...(tool === 'mutagen' ? { ratio_to_ssh: round(median(values) / sshMbps, 2), target } : {}),
+      });
+    }
   }
   for (const [tool, values] of figures.latency) {
     records.push({
@@ -71,13 +77,13 @@ export function printForwardTable(figures: ForwardFigures, summary: readonly Sum
   const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   const speed: Cell[][] = summary.filter((s) => s.scenario !== 'memory').map((s) => [
     s.scenario, s.tool, text(s['unit']), number(s['n']), number(s['median']), number(s['min']), number(s['max']), number(s['p99']),
-    s.scenario === 'throughput' ? number(s['ratio_to_ssh']) : number(s['added_median_ms']), text(s['target']),
+    s.scenario === 'round-trip' ? number(s['added_median_ms']) : number(s['ratio_to_ssh']), text(s['target']),
   ]);
   const memoryRows: Cell[][] = summary.filter((s) => s.scenario === 'memory').map((s) => [
     s.tool, text(s['process']), number(s['fresh']), number(s['idle']), number(s['with_connections']), number(s['after_close']), number(s['delta']), number(s['per_connection_kib']), text(s['target']),
   ]);
   const { options } = figures;
-  process.stdout.write(`\nForwarding vs ssh -L — ${options.mib} MiB one way x ${options.reps}; ${options.rounds} round trips of ${options.size} B; ${options.connections} idle connections\n`);
+  process.stdout.write(`\nForwarding vs ssh -L — ${options.mib} MiB each way x ${options.reps}; ${options.rounds} round trips of ${options.size} B; ${options.connections} idle connections\n`);
   process.stdout.write(`${table(['scenario', 'tool', 'unit', 'n', 'median', 'min', 'max', 'p99', 'x ssh / +ms', 'target'], speed)}\n\n`);
   process.stdout.write(`${table(['tool', 'process', 'fresh MiB', 'idle MiB', `+${options.connections} conns MiB`, 'after close MiB', 'delta MiB', 'KiB/conn', 'target'], memoryRows)}\n`);
   process.stdout.write(`records: ${options.out}\n`);

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { PatternVerifier } from './pattern.js';
 import { stopPid } from './proc.js';
 
 const TARGET_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../target-server.ts');
@@ -98,6 +99,30 @@ export async function throughput(port: number, bytes: number, pattern: Buffer, t
     const line = (await answer).toString('utf8').trim();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { seconds, intact: line === `ok ${bytes} intact` };
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Has the target send `bytes` of the pattern; the time runs from the request to the last byte. */
+export async function download(port: number, bytes: number, pattern: Buffer, timeoutMs: number): Promise<{ seconds: number; intact: boolean }> {
+  const socket = await connect(port);
+  try {
+    const request = Buffer.alloc(9);
+    request.write('G', 0, 'latin1');
+    request.writeBigUInt64BE(BigInt(bytes), 1);
+    const verifier = new PatternVerifier(pattern);
+    const start = process.hrtime.bigint();
+    const ended = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`download not complete within ${timeoutMs} ms`)), timeoutMs);
+      socket.on('data', (chunk: Buffer) => verifier.push(chunk));
+      socket.once('end', () => { clearTimeout(timer); resolve(); });
+      socket.once('error', (error) => { clearTimeout(timer); reject(error); });
+    });
+    socket.write(request);
+    await ended;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { seconds, intact: verifier.received === bytes && verifier.intact };
   } finally {
     socket.destroy();
   }
