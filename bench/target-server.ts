@@ -15,34 +15,41 @@ import { makePattern, PatternVerifier } from './lib/pattern.js';
 
 const pattern = makePattern();
 
-function sink(socket: net.Socket, first: Buffer): void {
-  let header = Buffer.alloc(0);
-  let verifier: PatternVerifier | undefined;
-  let expected = 0;
+/** Calls `onLength` with the request's u64 BE length (once 8 bytes arrived) and the bytes after it. */
+function readLength(socket: net.Socket, first: Buffer, onLength: (length: number, rest: Buffer) => void): void {
+  let header = first;
+  const check = (): boolean => {
+    if (header.length < 8) return false;
+    socket.off('data', onData);
+    onLength(Number(header.readBigUInt64BE(0)), header.subarray(8));
+    return true;
+  };
   const onData = (chunk: Buffer): void => {
-    let data = chunk;
-    if (verifier === undefined) {
-      header = Buffer.concat([header, chunk]);
-      if (header.length < 8) return;
-      expected = Number(header.readBigUInt64BE(0));
-      verifier = new PatternVerifier(pattern);
-      data = header.subarray(8);
-    }
-    verifier.push(data);
-    if (verifier.received >= expected) {
-      socket.off('data', onData);
-      socket.end(`ok ${verifier.received} ${verifier.received === expected && verifier.intact ? 'intact' : 'corrupt'}\n`);
-    }
+    header = Buffer.concat([header, chunk]);
+    check();
   };
   socket.on('data', onData);
-  if (first.length > 0) onData(first);
+  check();
 }
 
-/** Sends `length` pattern bytes (once the 8-byte length has arrived), then ends the connection. */
+function sink(socket: net.Socket, first: Buffer): void {
+  readLength(socket, first, (expected, rest) => {
+    const verifier = new PatternVerifier(pattern);
+    const onData = (data: Buffer): void => {
+      verifier.push(data);
+      if (verifier.received < expected) return;
+      socket.off('data', onData);
+      socket.end(`ok ${verifier.received} ${verifier.received === expected && verifier.intact ? 'intact' : 'corrupt'}\n`);
+    };
+    socket.on('data', onData);
+    onData(rest);
+  });
+}
+
+/** Sends the requested number of pattern bytes, then ends the connection. */
 function source(socket: net.Socket, first: Buffer): void {
-  let header = first;
-  const start = (): void => {
-    let left = Number(header.readBigUInt64BE(0));
+  readLength(socket, first, (length) => {
+    let left = length;
     const pump = (): void => {
       while (left > 0) {
         const chunk = pattern.subarray(0, Math.min(pattern.length, left));
@@ -55,18 +62,7 @@ function source(socket: net.Socket, first: Buffer): void {
       socket.end();
     };
     pump();
-  };
-  if (header.length >= 8) {
-    start();
-    return;
-  }
-  const onData = (chunk: Buffer): void => {
-    header = Buffer.concat([header, chunk]);
-    if (header.length < 8) return;
-    socket.off('data', onData);
-    start();
-  };
-  socket.on('data', onData);
+  });
 }
 
 function serve(socket: net.Socket): void {

@@ -81,24 +81,32 @@ export async function waitForListener(port: number, timeoutMs: number, signal: A
   }
 }
 
+/** A target-server request: its mode byte, then `bytes` as a u64 BE. */
+function lengthRequest(mode: 'S' | 'G', bytes: number): Buffer {
+  const request = Buffer.alloc(9);
+  request.write(mode, 0, 'latin1');
+  request.writeBigUInt64BE(BigInt(bytes), 1);
+  return request;
+}
+
+function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
 /** Sends `bytes` of the pattern one way; the time runs from the first byte to the sink's answer. */
 export async function throughput(port: number, bytes: number, pattern: Buffer, timeoutMs: number): Promise<{ seconds: number; intact: boolean }> {
   const socket = await connect(port);
   try {
-    const header = Buffer.alloc(9);
-    header.write('S', 0, 'latin1');
-    header.writeBigUInt64BE(BigInt(bytes), 1);
     const answer = readUntil(socket, (data) => data.includes(0x0a), timeoutMs);
     const start = process.hrtime.bigint();
-    socket.write(header);
+    socket.write(lengthRequest('S', bytes));
     for (let sent = 0; sent < bytes;) {
       const chunk = pattern.subarray(0, Math.min(pattern.length, bytes - sent));
       sent += chunk.length;
       if (!socket.write(chunk)) await once(socket, 'drain');
     }
     const line = (await answer).toString('utf8').trim();
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { seconds, intact: line === `ok ${bytes} intact` };
+    return { seconds: secondsSince(start), intact: line === `ok ${bytes} intact` };
   } finally {
     socket.destroy();
   }
@@ -108,9 +116,6 @@ export async function throughput(port: number, bytes: number, pattern: Buffer, t
 export async function download(port: number, bytes: number, pattern: Buffer, timeoutMs: number): Promise<{ seconds: number; intact: boolean }> {
   const socket = await connect(port);
   try {
-    const request = Buffer.alloc(9);
-    request.write('G', 0, 'latin1');
-    request.writeBigUInt64BE(BigInt(bytes), 1);
     const verifier = new PatternVerifier(pattern);
     const start = process.hrtime.bigint();
     const ended = new Promise<void>((resolve, reject) => {
@@ -119,10 +124,9 @@ export async function download(port: number, bytes: number, pattern: Buffer, tim
       socket.once('end', () => { clearTimeout(timer); resolve(); });
       socket.once('error', (error) => { clearTimeout(timer); reject(error); });
     });
-    socket.write(request);
+    socket.write(lengthRequest('G', bytes));
     await ended;
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { seconds, intact: verifier.received === bytes && verifier.intact };
+    return { seconds: secondsSince(start), intact: verifier.received === bytes && verifier.intact };
   } finally {
     socket.destroy();
   }

@@ -68,8 +68,6 @@ export class Multiplexer implements StreamHost {
   /** Outgoing frames; encoded into reused buffers when the carrier allows it (Carrier.reusableWrites). */
   private readonly batch: FrameBatch;
   private readonly windows: ReceiveWindows;
-  /** No frames may be added: the carrier wants 'drain', or the backlog is full. */
-  private blocked = false;
   private awaitingDrain = false;
   /** Bytes written to the carrier whose callbacks have not run yet. */
   private backlog = 0;
@@ -349,8 +347,7 @@ export class Multiplexer implements StreamHost {
     this.backlog += size;
     const accepted = this.carrier.writable.write(taken.bytes, () => this.onWritten(size, taken.release));
     if (!accepted) this.awaitingDrain = true;
-    this.blocked = this.awaitingDrain || this.backlog >= MAX_CARRIER_BACKLOG;
-    if (!this.blocked) this.resumeSenders();
+    this.resumeSendersIfRoom();
   }
 
   private grantCredit(stream: WireStream): void {
@@ -360,20 +357,23 @@ export class Multiplexer implements StreamHost {
 
   private onDrain(): void {
     this.awaitingDrain = false;
-    this.unblockIfRoom();
+    this.resumeSendersIfRoom();
   }
 
   /** A carrier write completed (or failed): its buffer is free, and senders may go on. */
   private onWritten(size: number, release: (() => void) | undefined): void {
     release?.();
     this.backlog -= size;
-    this.unblockIfRoom();
+    this.resumeSendersIfRoom();
   }
 
-  private unblockIfRoom(): void {
-    if (!this.blocked || this.awaitingDrain || this.backlog >= MAX_CARRIER_BACKLOG) return;
-    this.blocked = false;
-    this.resumeSenders();
+  /** No frames may be added: the carrier wants 'drain', or the backlog is full. */
+  private get blocked(): boolean {
+    return this.awaitingDrain || this.backlog >= MAX_CARRIER_BACKLOG;
+  }
+
+  private resumeSendersIfRoom(): void {
+    if (!this.blocked) this.resumeSenders();
   }
 
   private resumeSenders(): void {
