@@ -120,11 +120,26 @@ export async function main(argv: readonly string[], environment: MainEnvironment
   }
 }
 
-/** `node --inspect…` flags are not passed on to the daemon (it would fight over the port). */
+/**
+ * V8 options for the daemon: semi-spaces of at most 4 MiB instead of 16. A session's cycle
+ * allocates a lot that dies young (per-entry promises and paths while it scans, stages and
+ * places tens of thousands of files), and V8 lets a young generation of 3 × 16 MiB fill before
+ * it collects. Three 20k-file local sessions one after the other (tmpfs, so the disk does not
+ * blur the figures): daemon peak RSS 215-252 MiB with the default, 203-217 MiB with this; daemon
+ * CPU 11.8-12.6 s either way.
+ */
+const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+
+/**
+ * The daemon runs with this process's node flags (but `--inspect…`, which would fight over the
+ * port) plus DAEMON_NODE_OPTIONS, unless a flag of the same name is already given.
+ */
 function daemonCommandLine(): string[] {
   const script = process.argv[1] ?? fileURLToPath(import.meta.url);
   const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
-  return [process.execPath, ...execArgv, script, 'daemon', 'run'];
+  const given = new Set(execArgv.map((flag) => flag.split('=')[0]));
+  const added = DAEMON_NODE_OPTIONS.filter((flag) => !given.has(flag.split('=')[0]));
+  return [process.execPath, ...execArgv, ...added, script, 'daemon', 'run'];
 }
 
 /**
