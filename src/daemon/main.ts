@@ -1,6 +1,7 @@
 import { whenAborted } from '../base/abort.js';
 import { DisposableStore } from '../base/disposable.js';
 import { errorMessage, MutagenError } from '../base/errors.js';
+import { HeapGovernor } from '../base/heap.js';
 import { Logger, parseLogLevel, type LogLevel } from '../base/logger.js';
 import { ForwardManager } from '../forward/manager.js';
 import { SyncManager } from '../sync/manager.js';
@@ -56,6 +57,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<DaemonOutcom
   const paths = daemonPaths(options.dataDirectory);
   await ensureDaemonDirectories(paths);
   const store = new DisposableStore();
+  store.add(new HeapGovernor());
   const logFile = options.logToFile ? store.add(new LogFile(paths.log)) : undefined;
   const logger = new Logger(logFile ?? process.stderr, level).child('daemon');
   const onUnexpected = (error: unknown): void => {
