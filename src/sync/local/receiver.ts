@@ -160,7 +160,7 @@ export class StagingReceiver implements DeltaReceiver {
         burning = true;
       }
     }
-    const sink = await this.store.createSink(relative);
+    const sink = await this.store.createSink(relative, base !== undefined);
     const current: Current = {
       path: relative,
       base,

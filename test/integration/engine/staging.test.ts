@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import { digestHex } from '../../../src/model/entry.js';
 import { StagingStore } from '../../../src/sync/local/staging.js';
@@ -132,6 +132,34 @@ describe('StagingStore', () => {
     expect(digestHex(digest)).toBe(whole.digest('hex'));
     const staged = await s.stagedFile('big', digest);
     expect((await stat(staged ?? '')).size).toBe(total);
+  });
+
+  it('stages a large replacement (flushed while it is written) byte for byte; closes its descriptor, aborted or not', async () => {
+    const s = store();
+    await s.initialize();
+    // Descriptors of staged files this process holds (the journal's aside).
+    const openDescriptors = async (): Promise<number> => {
+      const targets = await Promise.all((await readdir('/proc/self/fd')).map(async (fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((target) => target.startsWith(`${root}/`) && path.basename(target) !== 'journal').length;
+    };
+    const sink = await s.createSink('replaced', true);
+    const whole = createHash('sha1');
+    for (let i = 0; i < 40; i++) {
+      const chunk = Buffer.alloc(1024 * 1024, i);
+      whole.update(chunk);
+      await sink.write(chunk);
+    }
+    const digest = await sink.commit();
+    expect(digestHex(digest)).toBe(whole.digest('hex'));
+    const staged = await s.stagedFile('replaced', digest);
+    expect(createHash('sha1').update(await readFile(staged ?? '')).digest('hex')).toBe(digestHex(digest));
+    await vi.waitFor(async () => expect(await openDescriptors()).toBe(0));
+    const aborted = await s.createSink('aborted', true);
+    for (let i = 0; i < 20; i++) await aborted.write(Buffer.alloc(1024 * 1024, i));
+    expect(await openDescriptors()).toBe(1);
+    await aborted.abort();
+    expect(await openDescriptors()).toBe(0);
+    expect(await filesUnder(root)).toEqual([path.basename(staged ?? ''), 'journal'].sort());
   });
 
   it('fails a write past the maximum staging file size and stages nothing', async () => {
