@@ -348,7 +348,15 @@ export class LocalEndpoint implements Endpoint {
     } finally {
       this.watcher?.release();
       await this.staging.wipe().catch(() => undefined);
+      // A staging root inside the synchronized root (stage mode `internal`) is gone by the end of
+      // the cycle: a flush never leaves a .mutagen-temporary-staging directory in the user's tree.
+      if (this.stagingInsideRoot()) await this.staging.cleaned();
     }
+  }
+
+  private stagingInsideRoot(): boolean {
+    const relative = path.relative(this.options.root, this.options.stagingRoot);
+    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
   }
 
   /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */
