@@ -41,7 +41,8 @@ export interface HeapGovernorOptions {
  * multiple of its size after the last full collection, and a daemon placing tens of thousands of
  * files promotes a lot of short-lived objects (each file's promises and paths outlive a young
  * collection while its I/O is pending): a 20k-file initial sync on a disk grew the heap from ~35
- * MiB live to 110 MiB of mostly garbage, peak RSS 226-262 MiB. This collects once the heap holds
+ * MiB live to 110 MiB of mostly garbage, daemon peak RSS 226-262 MiB over the bench's three
+ * sessions (187-214 MiB with this governor). This collects once the heap holds
  * `headroomBytes` more than after the last full collection (V8's own ones included), or twice
  * as much once that is more: one full collection (tens of ms at this live size) every few seconds
  * of such a transfer, none when idle.

@@ -356,7 +356,7 @@ export class LocalEndpoint implements Endpoint {
 
   private stagingInsideRoot(): boolean {
     const relative = path.relative(this.options.root, this.options.stagingRoot);
-    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+    return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
   }
 
   /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */
