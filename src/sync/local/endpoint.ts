@@ -75,6 +75,8 @@ export class LocalEndpoint implements Endpoint {
   private last: LastScan | undefined;
   private cacheDirty = false;
   private lastCacheSave = 0;
+  /** The last cache save this endpoint started (settled or not; never rejects). */
+  private cacheSaving: Promise<void> = Promise.resolve();
   private receiver: StagingReceiver | undefined;
   /** Signatures of large files received by a delta, reused as the next transfer's base signature. */
   private readonly signatureMemory = new SignatureMemory();
@@ -388,6 +390,9 @@ export class LocalEndpoint implements Endpoint {
       await this.receiver?.abort();
       await this.watcher?.close();
       if (persist) await this.maybeSaveCache(true);
+      // A save poll() started may still be writing: whoever closes (terminate) may delete the
+      // cache file next, which a late rename would bring back.
+      await this.cacheSaving;
       await this.staging.cleaned();
     })();
     return this.closing;
@@ -449,6 +454,7 @@ export class LocalEndpoint implements Endpoint {
       await writeFileAtomic(file, encodeScanCache(this.cache));
     });
     cacheSaves = save.catch(() => undefined);
+    this.cacheSaving = cacheSaves;
     try {
       await save;
     } catch (error) {
