@@ -11,6 +11,7 @@ import type { Logger } from '../../base/logger.js';
 import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
 import { digestHex, type Change, type Entry, type Snapshot } from '../../model/entry.js';
 import type { StagingProgress } from '../../model/session.js';
+import { relativeTo } from '../../watch/paths.js';
 import { TreeWatcher, type WatchBatch } from '../../watch/watcher.js';
 import { entriesEqual } from '../core/entries.js';
 import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, SupplyRequest, TransitionResult } from '../endpoint.js';
@@ -357,8 +358,8 @@ export class LocalEndpoint implements Endpoint {
   }
 
   private stagingInsideRoot(): boolean {
-    const relative = path.relative(this.options.root, this.options.stagingRoot);
-    return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+    const relative = relativeTo(this.options.root, this.options.stagingRoot);
+    return relative !== undefined && relative !== '';
   }
 
   /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */

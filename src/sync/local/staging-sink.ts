@@ -224,11 +224,7 @@ export class FileSink implements StagingSink {
     if (fd === undefined) return; // held bytes only (or handed over: the writer removes what it fails)
     if (!this.closed) {
       this.closed = true;
-      try {
-        closeSync(fd);
-      } catch {
-        // already failed; the partial file is removed below
-      }
+      closeQuietly(fd); // already failed; the partial file is removed below
     }
     await rm(this.options.file, { force: true });
   }
@@ -238,7 +234,7 @@ function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {
-    // nothing was pending on it
+    // nothing more to release
   }
 }
 
