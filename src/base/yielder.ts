@@ -14,3 +14,12 @@ export function createYielder(sliceMs = 8): () => Promise<void> {
     last = performance.now();
   };
 }
+
+/**
+ * Returns after the event loop polled for I/O twice more: watch events the kernel queued before
+ * the caller's request are then recorded, even if the request came in the same turn.
+ */
+export async function readQueuedEvents(signal: AbortSignal): Promise<void> {
+  await nextTurn(undefined, { signal });
+  await nextTurn(undefined, { signal });
+}

@@ -1,10 +1,9 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { anySignal, raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
-import { createYielder } from '../../base/yielder.js';
+import { createYielder, readQueuedEvents } from '../../base/yielder.js';
 import { childPath } from '../../base/paths.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
@@ -70,7 +69,7 @@ export class LocalEndpoint implements Endpoint {
   private signalled = false;
   /** How long the last full scan took (paces the periodic rescan). */
   private lastFullScanMs = 0;
-  /** The periodic rescan in progress or last run (settles, never rejects). */
+  /** The scan at connect or the periodic rescan, in progress or last run (settles, never rejects). */
   private rescan: Promise<unknown> | undefined;
   private wake: (() => void) | undefined;
   private last: LastScan | undefined;
@@ -118,7 +117,20 @@ export class LocalEndpoint implements Endpoint {
       await endpoint.shutdown();
       throw error;
     }
+    endpoint.scanAhead();
     return endpoint;
+  }
+
+  /**
+   * Starts the first scan as soon as this side is connected, while the session connects its
+   * other side (an SSH connection and agent start take ~0.4 s): hashing a new tree overlaps that
+   * wait. It is an ordinary scan whose snapshot becomes the baseline; the cycle's own scan
+   * (scan() waits for this one) then rechecks only what the watcher reported since it began, or
+   * the whole tree, cache-warm, when the watcher cannot vouch. Its failure is dropped: the cycle's
+   * scan meets the same condition and reports it.
+   */
+  private scanAhead(): void {
+    this.rescan = this.scanTree({ full: false }, this.shutdownController.signal).catch(() => undefined);
   }
 
   async poll(signal: AbortSignal): Promise<void> {
@@ -388,6 +400,8 @@ export class LocalEndpoint implements Endpoint {
   private close(persist: boolean): Promise<void> {
     this.closing ??= (async () => {
       this.shutdownController.abort(new MutagenError('MUTAGEN_CANCELLED', 'endpoint shut down'));
+      // A scan of this endpoint's own (scanAhead, the periodic rescan) ends at the abort.
+      await this.rescan;
       await this.receiver?.abort();
       await this.watcher?.close();
       if (persist) await this.maybeSaveCache(true);
@@ -483,13 +497,4 @@ async function loadCache(file: string | undefined, logger: Logger): Promise<Map<
 function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
   return a.preservesExecutability === b.preservesExecutability && a.decomposesUnicode === b.decomposesUnicode
     && entriesEqual(a.content, b.content, true);
-}
-
-/**
- * Returns after the event loop polled for I/O twice more: watch events the kernel queued before
- * the caller's request are then recorded, even if the request came in the same turn.
- */
-async function readQueuedEvents(signal: AbortSignal): Promise<void> {
-  await nextLoopTurn(undefined, { signal });
-  await nextLoopTurn(undefined, { signal });
 }
