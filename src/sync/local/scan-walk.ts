@@ -74,6 +74,14 @@ class Deferred<T> {
 
 /** Files a scan hashes on the loop before it hands files to the pool (a small rescan never waits for a thread). */
 const INLINE_HASHES = 64;
+/**
+ * Files handed to the pool and not back yet, at most; the walk waits once there are this many
+ * until half of them are back. Unbounded, a fresh 20k-file tree had nearly all of them queued at
+ * once, and each one's promises, job and result outlived several young-generation collections:
+ * 130-200 ms of scavenges per scan instead of 60-80 (tmpfs, same scan time). Four of the pool's
+ * 64-file batches keep two threads busy.
+ */
+const POOLED_IN_FLIGHT = 256;
 const PLACEHOLDER: Entry = { kind: 'untracked' };
 
 function openFailureAsProblem(result: Entry | OpenFailure | undefined): Entry | undefined {
@@ -98,6 +106,9 @@ interface DirectoryScan {
 export class TreeWalker implements Yielder {
   hashedFiles = 0;
   hashedBytes = 0;
+  /** Pooled children not recorded yet (POOLED_IN_FLIGHT), and the walk waiting for them to drain. */
+  private pooledInFlight = 0;
+  private resumeWalk: (() => void) | undefined;
   private directories = 0;
   private files = 0;
   private symbolicLinks = 0;
@@ -272,11 +283,17 @@ export class TreeWalker implements Yielder {
     const pending = this.child(scan, name, `${scan.absolute}/${diskName}`, kind);
     if (pending instanceof Deferred) {
       contents.set(name, PLACEHOLDER);
-      const settled = pending.promise.then(record);
+      this.pooledInFlight++;
+      const settled = pending.promise.then(record).finally(() => {
+        this.pooledInFlight--;
+        if (this.pooledInFlight <= POOLED_IN_FLIGHT / 2) this.resumeWalk?.();
+      });
       // Awaited with the directory; never an unhandled rejection meanwhile.
       settled.catch(() => undefined);
       deferred.push(settled);
-      return undefined;
+      if (this.pooledInFlight < POOLED_IN_FLIGHT) return undefined;
+      // (Calling an earlier waiter's resolve again does nothing.)
+      return new Promise<void>((resolve) => { this.resumeWalk = resolve; });
     }
     if (pending instanceof Promise) return pending.then(record);
     record(pending);

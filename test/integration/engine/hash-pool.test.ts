@@ -194,4 +194,22 @@ describe('full scans with the pool', () => {
     // the entry limit is still enforced when files finish in the pool
     await expect(scanTree(root, { maxEntryCount: 100 })).rejects.toMatchObject({ code: 'MUTAGEN_SCAN_RETRY' });
   });
+
+  it('complete a tree with far more new files than the pool may hold at once (the walk waits and goes on)', async () => {
+    const root = await temp('mutagen-hash-pool-');
+    const expected = new Map<string, string>();
+    // One directory alone holds more than POOLED_IN_FLIGHT files: the walk pauses inside it.
+    for (const [directory, count] of [['wide', 700], ['a', 150], ['a/b', 150], ['c', 150]] as const) {
+      await mkdir(path.join(root, directory), { recursive: true });
+      for (let f = 0; f < count; f++) {
+        const content = `${directory} ${f}`;
+        await writeFile(path.join(root, directory, `f${f}`), content);
+        expected.set(`${directory}/f${f}`, sha1(content));
+      }
+    }
+    const result = await scanTree(root);
+    expect(result.hashedFiles).toBe(expected.size);
+    expect(result.snapshot.files).toBe(expected.size);
+    for (const [relative, digest] of expected) expect(digestAt(result.snapshot.content, relative)).toBe(digest);
+  });
 });
