@@ -83,6 +83,8 @@ export class LocalEndpoint implements Endpoint {
   private readonly subtreeCounts = new WeakMap<Entry, SubtreeCounts>();
   private closing: Promise<void> | undefined;
   private readonly shutdownController = new AbortController();
+  /** Stage mode `internal`: the staging root is inside the synchronized root. */
+  private readonly stagingInsideRoot: boolean;
 
   private constructor(
     private readonly options: LocalEndpointOptions,
@@ -92,6 +94,8 @@ export class LocalEndpoint implements Endpoint {
     private cache: Map<string, CacheEntry>,
   ) {
     this.config = options.configuration;
+    const stagingRelative = relativeTo(options.root, options.stagingRoot);
+    this.stagingInsideRoot = stagingRelative !== undefined && stagingRelative !== '';
     this.staging = new StagingStore({
       root: options.stagingRoot,
       hash: this.config.hash,
@@ -365,13 +369,8 @@ export class LocalEndpoint implements Endpoint {
       await this.staging.wipe().catch(() => undefined);
       // A staging root inside the synchronized root (stage mode `internal`) is gone by the end of
       // the cycle: a flush never leaves a .mutagen-temporary-staging directory in the user's tree.
-      if (this.stagingInsideRoot()) await this.staging.cleaned();
+      if (this.stagingInsideRoot) await this.staging.cleaned();
     }
-  }
-
-  private stagingInsideRoot(): boolean {
-    const relative = relativeTo(this.options.root, this.options.stagingRoot);
-    return relative !== undefined && relative !== '';
   }
 
   /** Files we just wrote join the cache, so the next scan need not re-read them (§2.5 still decides). */
