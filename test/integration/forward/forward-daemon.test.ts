@@ -41,7 +41,8 @@ describe('forward sessions in a daemon process', () => {
     expect(await connectError(listen)).toBe('ECONNREFUSED');
 
     const second = await startDaemon(dataDirectory);
-    expect((await roundTrip(listen, 'after a crash')).toString()).toBe('after a crash');
+    // The daemon answers RPC before it has resumed its sessions: their listeners come up just after.
+    expect((await eventually(() => roundTrip(listen, 'after a crash'))).toString()).toBe('after a crash');
     const after = await second.client.call('forward.list', { selection: {} }, { signal });
     expect(after.sessions.map((s) => s.session.id)).toEqual([id]);
 
@@ -54,8 +55,8 @@ describe('forward sessions in a daemon process', () => {
     expect(existsSync(socketPath)).toBe(false);
 
     const third = await startDaemon(dataDirectory);
-    expect((await roundTrip({ path: socketPath }, 'unix, third life')).toString()).toBe('unix, third life');
-    expect((await roundTrip(listen, 'tcp, third life')).toString()).toBe('tcp, third life');
+    expect((await eventually(() => roundTrip({ path: socketPath }, 'unix, third life'))).toString()).toBe('unix, third life');
+    expect((await eventually(() => roundTrip(listen, 'tcp, third life'))).toString()).toBe('tcp, third life');
     const terminated = await third.client.call('forward.terminate', { selection: { all: true } }, { signal });
     expect(terminated.affected).toHaveLength(2);
     expect(existsSync(socketPath)).toBe(false);
