@@ -3,6 +3,11 @@ import { errnoCode } from '../../base/errors.js';
 
 /** Name of the journal inside the staging root; every other name there is a staged or partial file. */
 export const JOURNAL_NAME = 'journal';
+/**
+ * A staged file's name in the root: `<shard>/<tag>-<counter>`, or `<tag>-<counter>` (the flat
+ * layout of earlier versions); never `..`, an absolute path or the journal.
+ */
+const STAGED_NAME = /^(?:[0-9a-z]+\/)?[0-9a-f]+-[0-9a-z]+$/;
 /** Buffered journal lines are written once they reach this size (and at every flush()). */
 const JOURNAL_BUFFER_SIZE = 64 * 1024;
 
@@ -88,6 +93,6 @@ function parseRecord(line: string): JournalRecord | undefined {
   if (!Array.isArray(value) || value.length !== 3) return undefined;
   const [name, digestHex, path] = value as unknown[];
   if (typeof name !== 'string' || typeof digestHex !== 'string' || typeof path !== 'string') return undefined;
-  if (name === '' || name.includes('/') || name === JOURNAL_NAME || !/^[0-9a-f]+$/.test(digestHex)) return undefined;
+  if (!STAGED_NAME.test(name) || !/^[0-9a-f]+$/.test(digestHex)) return undefined;
   return { name, digestHex, path };
 }

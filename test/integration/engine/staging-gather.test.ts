@@ -58,7 +58,7 @@ describe('StagingSink past 1 MiB', () => {
     const sink = await store.createSink('aborted');
     for (let i = 0; i < 40; i++) await sink.write(bytes(100_000, i));
     await sink.abort();
-    expect((await readdir(root)).filter((name) => name !== 'journal')).toEqual([]);
+    expect((await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile() && entry.name !== 'journal')).toEqual([]);
     await expect(sink.write(bytes(10, 1))).rejects.toThrow('sink already failed');
   });
 
@@ -69,7 +69,7 @@ describe('StagingSink past 1 MiB', () => {
     await sink.write(bytes(2_000_000, 1));
     await expect(sink.write(bytes(1_500_000, 2))).rejects.toThrow('maximum staging file size');
     await expect(sink.commit()).rejects.toThrow();
-    expect((await readdir(root)).filter((name) => name !== 'journal')).toEqual([]);
+    expect((await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile() && entry.name !== 'journal')).toEqual([]);
   });
 
   it('stages a file whose large chunks are the only content, with sinks used one after the other', async () => {

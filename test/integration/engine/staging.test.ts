@@ -47,7 +47,7 @@ describe('StagingStore', () => {
     expect(kept).toBeDefined();
     expect(await readFile(kept ?? '', 'utf8')).toBe('content');
     expect(await later.contains('lost', unjournaled)).toBe(false);
-    expect(await filesUnder(root)).toEqual([path.basename(kept ?? ''), 'journal'].sort());
+    expect(await filesUnder(root)).toEqual([path.relative(root, kept ?? ''), 'journal'].sort());
   });
 
   it('journals a large file at once, so a crash right after its commit does not lose it', async () => {
@@ -74,6 +74,27 @@ describe('StagingStore', () => {
     expect(await filesUnder(root)).toHaveLength(2);
   });
 
+
+  it('keeps a file journaled in the flat layout of earlier versions, and never follows a name out of its shards', async () => {
+    await mkdir(root, { recursive: true });
+    await writeFile(path.join(root, '0a1b2c3d4e5f-7'), 'flat');
+    await writeFile(path.join(base, 'outside'), 'outside');
+    const flat = digestHex(sha1('flat'));
+    const lines = [['0a1b2c3d4e5f-7', flat, 'old'], ['../outside', digestHex(sha1('outside')), 'escape'], ['0/../../outside', flat, 'escape2']];
+    await writeFile(path.join(root, 'journal'), lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    const s = store();
+    await s.initialize();
+    expect(await s.stagedFile('old', sha1('flat'))).toBe(path.join(root, '0a1b2c3d4e5f-7'));
+    expect(await s.contains('escape', sha1('outside'))).toBe(false);
+    expect(await s.contains('escape2', sha1('flat'))).toBe(false);
+    // staged now: into a shard
+    const digest = await stage(s, 'new', 'new content');
+    expect(path.relative(root, (await s.stagedFile('new', digest)) ?? '')).toMatch(/^[0-9a-z]+\/[0-9a-f]+-[0-9a-z]+$/);
+    await s.wipe();
+    await s.cleaned();
+    expect(await readFile(path.join(base, 'outside'), 'utf8')).toBe('outside');
+    await expect(stat(root)).rejects.toThrow();
+  });
   it('finds a committed file by the path and the digest it computed, with its stat', async () => {
     const s = new StagingStore({ root, hash: 'sha1', maxFileSize: Number.MAX_SAFE_INTEGER, fileMode: 0o640 });
     await s.initialize();
@@ -81,7 +102,7 @@ describe('StagingStore', () => {
     expect(digestHex(digest)).toBe(digestHex(sha1('hello world')));
     const staged = s.lookup('dir/file.txt', digest);
     expect(staged).toBeDefined();
-    expect(path.dirname(staged?.file ?? '')).toBe(root);
+    expect(path.dirname(path.dirname(staged?.file ?? ''))).toBe(root);
     expect(await readFile(staged?.file ?? '', 'utf8')).toBe('hello world');
     const onDisk = await stat(staged?.file ?? '', { bigint: true });
     expect(staged?.stat?.ino).toBe(onDisk.ino);
@@ -159,7 +180,7 @@ describe('StagingStore', () => {
     expect(await openDescriptors()).toBe(1);
     await aborted.abort();
     expect(await openDescriptors()).toBe(0);
-    expect(await filesUnder(root)).toEqual([path.basename(staged ?? ''), 'journal'].sort());
+    expect(await filesUnder(root)).toEqual([path.relative(root, staged ?? ''), 'journal'].sort());
   });
 
   it('fails a write past the maximum staging file size and stages nothing', async () => {
@@ -218,7 +239,7 @@ describe('StagingStore', () => {
     await s.cleaned();
     const file = await s.stagedFile('new', digest);
     expect(await readFile(file ?? '', 'utf8')).toBe('staged after the wipe');
-    expect(await filesUnder(root)).toEqual([path.basename(file ?? '')]);
+    expect(await filesUnder(root)).toEqual([path.relative(root, file ?? '')]);
   });
 
   it('does not keep a journaled file that a transition already placed by hard link (process ended before the wipe)', async () => {
