@@ -243,6 +243,7 @@ export class SessionController {
     await this.saving.catch(() => undefined);
     this.saving = Promise.resolve();
     let ancestor = await this.deps.loadAncestor();
+    this.linkPrestaging(alpha, beta, ancestor);
     let skipWait = !(this.alphaConfig.watchMode === 'no-watch' && this.betaConfig.watchMode === 'no-watch');
     let forcedByMissingFiles = false;
     for (;;) {
@@ -255,6 +256,7 @@ export class SessionController {
       });
       this.runningCycle = 0;
       ancestor = outcome.ancestor;
+      this.linkPrestaging(alpha, beta, ancestor);
       this.successfulCycles += 1;
       for (const waiter of [...flushes, ...this.attachedFlushes.splice(0)]) waiter.resolve();
       // Missing staged files: run the next cycle at once, but only once in a row (§5.7).
@@ -263,6 +265,18 @@ export class SessionController {
       this.setStatus('watching');
       this.deps.onChange();
     }
+  }
+
+  /**
+   * While the ancestor is empty, a side whose scan finds nothing is about to receive every file
+   * of the other: sides that can (local↔local) then stage those files from the other side's
+   * scan reads (Endpoint.acceptPrestaging). Only beta receives in one-way modes.
+   */
+  private linkPrestaging(alpha: Endpoint, beta: Endpoint, ancestor: Entry | undefined): void {
+    const empty = ancestor === undefined || (ancestor.kind === 'directory' && ancestor.contents.size === 0);
+    const oneWay = this.alphaConfig.mode === 'one-way-safe' || this.alphaConfig.mode === 'one-way-replica';
+    beta.acceptPrestaging?.(alpha, empty);
+    alpha.acceptPrestaging?.(beta, empty && !oneWay);
   }
 
   private takeFlushes(): FlushWaiter[] {

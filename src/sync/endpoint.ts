@@ -24,6 +24,13 @@ export interface Endpoint {
    * while another call runs: a flush that arrives mid-cycle is then answered by that cycle.
    */
   quietSinceScan(signal: AbortSignal): Promise<boolean>;
+  /**
+   * Optional (both sides local, in one process): while `enabled`, the scans of `source` also
+   * copy each new small file they hash into this side's staging area, from the same reads, as
+   * long as this side's last scan found nothing (an empty or missing root: every file of the
+   * other side is then created here). The stage phase finds those files staged already.
+   */
+  acceptPrestaging?(source: Endpoint, enabled: boolean): void;
   /** Live staging progress while receiving, for the session state. */
   stagingProgress(): StagingProgress | undefined;
   shutdown(): Promise<void>;

@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { anySignal, raceAbort, sleep } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
@@ -7,23 +7,23 @@ import { createYielder, readQueuedEvents } from '../../base/yielder.js';
 import { childPath } from '../../base/paths.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
-import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
+import type { HashAlgorithm, ResolvedEndpointConfiguration } from '../../model/configuration.js';
 import { digestHex, type Change, type Entry, type Snapshot } from '../../model/entry.js';
 import type { StagingProgress } from '../../model/session.js';
 import { relativeTo } from '../../watch/paths.js';
 import { TreeWatcher, type WatchBatch } from '../../watch/watcher.js';
-import { entriesEqual } from '../core/entries.js';
 import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, SupplyRequest, TransitionResult } from '../endpoint.js';
 import { createIgnorer, type Ignorer } from '../ignore/ignorer.js';
 import { EMPTY_SIGNATURE, type Signature } from '../rsync/types.js';
 import { resolveOwnership } from './ownership.js';
 import type { FilesystemBehavior } from './probe.js';
 import { StagingReceiver } from './receiver.js';
-import { decodeScanCache, encodeScanCache, type CacheEntry } from './scan-cache.js';
+import { encodeScanCache, loadScanCache, type CacheEntry } from './scan-cache.js';
 import type { SubtreeCounts } from './scan-walk.js';
 import { localCopies } from './local-copies.js';
 import { scan } from './scanner.js';
-import { StagingStore } from './staging.js';
+import { isEmptySnapshot, sameSnapshot, snapshotCount } from './snapshots.js';
+import { StagingStore, type Prestager, type StagingClaim } from './staging.js';
 import { SignatureMemory, signatureAt, stageLocalCopy, supplyOne } from './file-content.js';
 import { applyTransitions } from './transition.js';
 import { fileModeFor } from './transition-context.js';
@@ -66,6 +66,10 @@ export class LocalEndpoint implements Endpoint {
   private readonly config: ResolvedEndpointConfiguration;
   private readonly staging: StagingStore;
   private watcher: TreeWatcher | undefined;
+  /** Where this side's scans copy the new files they hash (the other side's acceptPrestaging). */
+  private prestage: Prestager | undefined;
+  /** Given to every scan (one may be under way when the link is made). */
+  private readonly prestager: Prestager = { claim: (relative) => this.prestage?.claim(relative) };
   private signalled = false;
   /** How long the last full scan took (paces the periodic rescan). */
   private lastFullScanMs = 0;
@@ -111,7 +115,7 @@ export class LocalEndpoint implements Endpoint {
     const ignorer = createIgnorer({ syntax: c.ignoreSyntax, patterns: c.ignores, vcs: c.ignoreVcs });
     const owner = await resolveOwnership(c.defaultOwner, 'user');
     const group = await resolveOwnership(c.defaultGroup, 'group');
-    const cache = await loadCache(options.cacheFile, options.logger);
+    const cache = await loadScanCache(options.cacheFile, options.logger);
     const endpoint = new LocalEndpoint(options, ignorer, owner, group, cache);
     endpoint.startWatching();
     try {
@@ -233,6 +237,7 @@ export class LocalEndpoint implements Endpoint {
         cache: this.cache,
         subtreeCounts: this.subtreeCounts,
         maxEntryCount: this.config.maxEntryCount,
+        prestage: this.prestager,
         ...(this.options.behaviorCache === undefined ? {} : { behaviorCache: this.options.behaviorCache }),
         // A full scan still re-checks everything, but against the last snapshot, whose objects
         // it keeps where nothing changed (later stages skip shared subtrees).
@@ -263,6 +268,22 @@ export class LocalEndpoint implements Endpoint {
   private watcherTrusted(): boolean {
     return this.config.scanMode === 'accelerated' && this.config.watchMode === 'portable'
       && this.watcher !== undefined && this.watcher.error === undefined;
+  }
+
+  acceptPrestaging(source: Endpoint, enabled: boolean): void {
+    if (!(source instanceof LocalEndpoint) || source === this) return;
+    const algorithm = source.config.hash;
+    // Only while this side's last scan found nothing: every file of the other side is then new here.
+    source.prestage = !enabled || this.options.readOnly ? undefined : { claim: (relative) => this.claimStaged(relative, algorithm) };
+    if (source.prestage !== undefined && isEmptySnapshot(this.last?.snapshot)) void this.staging.initialize().catch(() => undefined);
+  }
+
+  private claimStaged(relative: string, algorithm: HashAlgorithm): StagingClaim | undefined {
+    if (!isEmptySnapshot(this.last?.snapshot)) return undefined;
+    const claim = this.staging.claim(relative, algorithm);
+    // The staging root is made only once there is a file for it: ready for the next ones.
+    if (claim === undefined) void this.staging.initialize().catch(() => undefined);
+    return claim;
   }
 
   async quietSinceScan(signal: AbortSignal): Promise<boolean> {
@@ -476,24 +497,4 @@ export class LocalEndpoint implements Endpoint {
       this.options.logger.warn('unable to save scan cache', { error: errorMessage(error) });
     }
   }
-}
-
-/** Synchronizable entries of a snapshot (the scanner counts exactly what countEntries would). */
-function snapshotCount(snapshot: Snapshot): number {
-  return snapshot.directories + snapshot.files + snapshot.symbolicLinks;
-}
-
-async function loadCache(file: string | undefined, logger: Logger): Promise<Map<string, CacheEntry>> {
-  if (file === undefined) return new Map();
-  try {
-    return decodeScanCache(await readFile(file));
-  } catch (error) {
-    logger.debug('starting with an empty scan cache', { reason: errorMessage(error) });
-    return new Map();
-  }
-}
-
-function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
-  return a.preservesExecutability === b.preservesExecutability && a.decomposesUnicode === b.decomposesUnicode
-    && entriesEqual(a.content, b.content, true);
 }

@@ -21,11 +21,14 @@ const IDLE_EXIT_MS = 2_000;
  *   that fits its first reads: open without following links and without blocking, read until end
  *   of file (a short read at or past the expected size ends it), fstat, compare sizes, close.
  *   ['hashed', digest, bytesRead] | ['vanished'] | ['open-failed', code, message] | ['problem', text].
- * - ['stat-hash', file, algorithm, limit]: the same for a file the scan did not lstat: the
+ * - ['stat-hash', file, algorithm, limit, copy?]: the same for a file the scan did not lstat: the
  *   descriptor's fstat stands in for it (a file newly seen, typed by its directory listing).
  *   ['hashed', digest, bytesRead, ino, size, mtimeNs, mode] (that fstat) | ['vanished'] |
  *   ['problem', text] | ['unsuitable'] (not a regular file, `limit` bytes or more, or the open
- *   failed: the scan lstats it and decides as usual).
+ *   failed: the scan lstats it and decides as usual). With copy = [target, mode, copyLimit], a
+ *   suitable file of at most copyLimit bytes is also written, as it is read, to `target`
+ *   (created exclusively with `mode`): its stat is appended to 'hashed' (ino, size, mtimeNs,
+ *   mode). Whatever goes wrong with the copy leaves nothing at `target` and the hash unchanged.
  * - ['copy', source, target, mode, algorithm, limit]: the same open of `source`, which must be a
  *   regular file of at most `limit` bytes; `target` is created exclusively with `mode` and gets
  *   every byte read, hashed on the way. ['copied', digest, ino, size, mtimeNs, mode] (the target's
@@ -53,7 +56,49 @@ function pump(fd, hash, expected, each) {
     if (count === 0 || (count < buffer.length && total >= expected)) return total;
   }
 }
-function hashOne(file, expected, algorithm, limit) {
+// Writes the \`count\` bytes of \`buffer\` at \`offset\` of fd.
+function writeAll(fd, count, offset) {
+  for (let written = 0; written < count;) {
+    const bytes = fs.writeSync(fd, buffer, written, count - written, offset + written);
+    if (bytes === 0) throw new Error('short write');
+    written += bytes;
+  }
+}
+// A copy made on the way by hashOne(): created at once, dropped (file removed) on any failure.
+function sideCopy(target, mode) {
+  let fd = -1;
+  try {
+    fd = fs.openSync(target, 'wx', mode);
+  } catch {
+    return undefined;
+  }
+  const drop = () => {
+    if (fd < 0) return;
+    try { fs.closeSync(fd); } catch {}
+    try { fs.rmSync(target, { force: true }); } catch {}
+    fd = -1;
+  };
+  return {
+    write(count, offset) {
+      if (fd < 0) return;
+      try { writeAll(fd, count, offset); } catch { drop(); }
+    },
+    finish() {
+      if (fd < 0) return undefined;
+      try {
+        const stat = fs.fstatSync(fd, { bigint: true });
+        fs.closeSync(fd);
+        fd = -1;
+        return [stat.ino, stat.size, stat.mtimeNs, stat.mode];
+      } catch {
+        drop();
+        return undefined;
+      }
+    },
+    drop,
+  };
+}
+function hashOne(file, expected, algorithm, limit, copy) {
   let fd;
   try {
     fd = fs.openSync(file, FLAGS);
@@ -72,23 +117,30 @@ function hashOne(file, expected, algorithm, limit) {
       if (!stat.isFile() || stat.size >= BigInt(limit)) return ['unsuitable'];
       expected = Number(stat.size);
     }
-    const hash = crypto.createHash(algorithm);
-    let total;
+    const side = copy !== undefined && stat !== undefined && stat.size <= BigInt(copy[2]) ? sideCopy(copy[0], copy[1]) : undefined;
     try {
-      total = pump(fd, hash, expected);
-    } catch (error) {
-      return ['problem', 'unable to hash file contents: ' + error.message];
+      const hash = crypto.createHash(algorithm);
+      let total;
+      try {
+        total = pump(fd, hash, expected, side === undefined ? undefined : (count, offset) => side.write(count, offset));
+      } catch (error) {
+        return ['problem', 'unable to hash file contents: ' + error.message];
+      }
+      let size;
+      try {
+        size = fs.fstatSync(fd).size;
+      } catch (error) {
+        return ['problem', 'unable to hash file contents: ' + error.message];
+      }
+      if (total !== size) return ['problem', 'hashed size mismatch: ' + total + ' != ' + size];
+      if (total !== expected) return ['problem', 'hashed size mismatch: ' + total + ' != ' + expected];
+      if (stat === undefined) return ['hashed', hash.digest(), total];
+      const result = ['hashed', hash.digest(), total, stat.ino, stat.size, stat.mtimeNs, stat.mode];
+      const copied = side === undefined ? undefined : side.finish();
+      return copied === undefined ? result : result.concat(copied);
+    } finally {
+      if (side !== undefined) side.drop();
     }
-    let size;
-    try {
-      size = fs.fstatSync(fd).size;
-    } catch (error) {
-      return ['problem', 'unable to hash file contents: ' + error.message];
-    }
-    if (total !== size) return ['problem', 'hashed size mismatch: ' + total + ' != ' + size];
-    if (total !== expected) return ['problem', 'hashed size mismatch: ' + total + ' != ' + expected];
-    if (stat === undefined) return ['hashed', hash.digest(), total];
-    return ['hashed', hash.digest(), total, stat.ino, stat.size, stat.mtimeNs, stat.mode];
   } finally {
     fs.closeSync(fd);
   }
@@ -111,11 +163,7 @@ function copyOne(source, target, mode, algorithm, limit) {
     const hash = crypto.createHash(algorithm);
     pump(input, hash, stat.size, (count, offset) => {
       if (offset + count > limit) throw new Error('too large');
-      for (let written = 0; written < count;) {
-        const bytes = fs.writeSync(output, buffer, written, count - written, offset + written);
-        if (bytes === 0) throw new Error('short write');
-        written += bytes;
-      }
+      writeAll(output, count, offset);
     });
     const written = fs.fstatSync(output, { bigint: true });
     const closing = output;
@@ -135,7 +183,7 @@ function run(job) {
   try {
     switch (job[0]) {
       case 'copy': return copyOne(job[1], job[2], job[3], job[4], job[5]);
-      case 'stat-hash': return hashOne(job[1], -1, job[2], job[3]);
+      case 'stat-hash': return hashOne(job[1], -1, job[2], job[3], job[4]);
       default: return hashOne(job[1], job[2], job[3]);
     }
   } catch (error) {
@@ -143,12 +191,27 @@ function run(job) {
     return job[0] === 'copy' ? ['skipped', message] : ['problem', 'unable to hash file contents: ' + message];
   }
 }
+// The digests of a batch travel packed in one transferred buffer (one ArrayBuffer per batch, not
+// one per file, for the collector to track): a result's digest slot holds its offset there.
 parentPort.on('message', ({ id, jobs }) => {
-  parentPort.postMessage({ id, results: jobs.map(run) });
+  const results = jobs.map(run);
+  let size = 0;
+  for (const result of results) if (result[0] === 'hashed' || result[0] === 'copied') size += result[1].length;
+  const digests = new Uint8Array(size);
+  let offset = 0;
+  for (const result of results) {
+    if (result[0] !== 'hashed' && result[0] !== 'copied') continue;
+    digests.set(result[1], offset);
+    const length = result[1].length;
+    result[1] = offset;
+    offset += length;
+  }
+  parentPort.postMessage({ id, results, digests }, [digests.buffer]);
 });
 `;
 
-type HashJob = readonly ['hash', string, number, PooledAlgorithm] | readonly ['stat-hash', string, PooledAlgorithm, number];
+type HashJob = readonly ['hash', string, number, PooledAlgorithm]
+  | readonly ['stat-hash', string, PooledAlgorithm, number, (readonly [string, number, number])?];
 type CopyJob = readonly ['copy', string, string, number, PooledAlgorithm, number];
 
 export type WireResult =
@@ -157,7 +220,17 @@ export type WireResult =
   | readonly ['open-failed', string, string]
   | readonly ['problem', string];
 
-type StatedWireResult = readonly ['hashed', Uint8Array, number, bigint, bigint, bigint, bigint] | readonly ['unsuitable'];
+type StatedWireResult = readonly ['hashed', Uint8Array, number, bigint, bigint, bigint, bigint]
+  | readonly ['hashed', Uint8Array, number, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint]
+  | readonly ['unsuitable'];
+
+/** A copy statHash() makes of the file as it reads it (prestaging): created exclusively at `target`. */
+export interface SideCopy {
+  readonly target: string;
+  readonly mode: number;
+  /** Larger files are not copied (hashed all the same). */
+  readonly limit: number;
+}
 
 /**
  * Hashing a file the scan did not lstat (statHash()): its digest with the descriptor's stat, or
@@ -165,17 +238,33 @@ type StatedWireResult = readonly ['hashed', Uint8Array, number, bigint, bigint, 
  * the open failed, no thread).
  */
 export type StatedHashResult =
-  | { readonly kind: 'hashed'; readonly digest: Uint8Array; readonly bytesRead: number; readonly stat: WrittenStat }
+  | {
+    readonly kind: 'hashed'; readonly digest: Uint8Array; readonly bytesRead: number; readonly stat: WrittenStat;
+    /** The stat of the copy asked for, when it was made (holding exactly the bytes hashed). */
+    readonly copied?: WrittenStat;
+  }
   | { readonly kind: 'vanished' }
   | { readonly kind: 'problem'; readonly problem: string }
   | { readonly kind: 'unsuitable' };
 
 type CopyWireResult = readonly ['copied', Uint8Array, bigint, bigint, bigint, bigint] | readonly ['skipped', string];
 
-/** What a file thread posts back for one batch. */
+/** What a file thread posts back for one batch: each digest slot is an offset into `digests`. */
 export interface HashMessage {
   readonly id: number;
-  readonly results: (WireResult | StatedWireResult | CopyWireResult)[];
+  readonly results: unknown[][];
+  readonly digests: Uint8Array;
+}
+
+/** Digest sizes of the pooled algorithms (a result's digest is that many bytes at its offset). */
+const DIGEST_LENGTH: Readonly<Record<PooledAlgorithm, number>> = { sha1: 20, sha256: 32 };
+
+function jobAlgorithm(job: HashJob | CopyJob): PooledAlgorithm {
+  switch (job[0]) {
+    case 'hash': return job[3];
+    case 'stat-hash': return job[2];
+    case 'copy': return job[4];
+  }
 }
 
 /** A copy made by a file thread: the digest of the bytes it wrote, and the new file's stat. */
@@ -225,14 +314,27 @@ export class HashPool {
    * Hashes the file at `absolute` without a prior lstat: the thread opens it (never following a
    * symbolic link) and takes the descriptor's fstat as its stat. Files of `limit` bytes or more
    * and anything but a regular file are 'unsuitable' (as is every file when no thread can start).
+   * With `copy`, a hashed file is also written to `copy.target` as it is read (see SideCopy).
    */
-  async statHash(absolute: string, algorithm: PooledAlgorithm, limit: number): Promise<StatedHashResult> {
-    const result = await this.submit(['stat-hash', absolute, algorithm, limit]) as WireResult | StatedWireResult | undefined;
+  async statHash(absolute: string, algorithm: PooledAlgorithm, limit: number, copy?: SideCopy): Promise<StatedHashResult> {
+    const job: HashJob = copy === undefined
+      ? ['stat-hash', absolute, algorithm, limit]
+      : ['stat-hash', absolute, algorithm, limit, [copy.target, copy.mode, copy.limit]];
+    const result = await this.submit(job) as WireResult | StatedWireResult | undefined;
     if (result === undefined || result[0] === 'unsuitable' || result[0] === 'open-failed') return { kind: 'unsuitable' };
     if (result[0] === 'vanished' || result[0] === 'problem') return fromWire(result) as StatedHashResult;
-    if (result.length !== 7) return { kind: 'problem', problem: 'no stat from a hashing thread' };
-    const [, digest, bytesRead, ino, size, mtimeNs, mode] = result;
-    return { kind: 'hashed', digest: new Uint8Array(digest), bytesRead, stat: { ino, size, mtimeNs, mode } };
+    if (result.length === 7) {
+      const [, digest, bytesRead, ino, size, mtimeNs, mode] = result;
+      return { kind: 'hashed', digest, bytesRead, stat: { ino, size, mtimeNs, mode } };
+    }
+    if (result.length === 11 && copy !== undefined) {
+      const [, digest, bytesRead, ino, size, mtimeNs, mode, copyIno, copySize, copyMtimeNs, copyMode] = result;
+      return {
+        kind: 'hashed', digest, bytesRead, stat: { ino, size, mtimeNs, mode },
+        copied: { ino: copyIno, size: copySize, mtimeNs: copyMtimeNs, mode: copyMode },
+      };
+    }
+    return { kind: 'problem', problem: 'no stat from a hashing thread' };
   }
 
   /**
@@ -246,7 +348,7 @@ export class HashPool {
     if (result === undefined) return { kind: 'skipped', reason: 'no file thread could start' };
     if (result[0] === 'skipped') return { kind: 'skipped', reason: result[1] };
     const [, digest, ino, size, mtimeNs, fileMode] = result;
-    return { kind: 'copied', digest: new Uint8Array(digest), stat: { ino, size, mtimeNs, mode: fileMode } };
+    return { kind: 'copied', digest, stat: { ino, size, mtimeNs, mode: fileMode } };
   }
 
   /** Ends the threads; files in flight fail. */
@@ -314,7 +416,7 @@ export class HashPool {
   private start(): Lane {
     const lane: Lane = {
       worker: this.createWorker({
-        onMessage: (message) => this.onResults(lane, message.id, message.results),
+        onMessage: (message) => this.onResults(lane, message),
         onLost: (error) => this.lost(lane, error),
       }),
       inFlight: new Map(),
@@ -324,15 +426,23 @@ export class HashPool {
     return lane;
   }
 
-  private onResults(lane: Lane, id: number, results: readonly (WireResult | StatedWireResult | CopyWireResult)[]): void {
+  private onResults(lane: Lane, { id, results, digests }: HashMessage): void {
     const requests = lane.inFlight.get(id);
     if (requests === undefined) return;
     lane.inFlight.delete(id);
     lane.files -= requests.length;
     requests.forEach((request, index) => {
       const result = results[index];
-      if (result === undefined) request.reject(new MutagenError('MUTAGEN_SCAN_RETRY', 'no result from a hashing thread'));
-      else request.resolve(result);
+      if (result === undefined) {
+        request.reject(new MutagenError('MUTAGEN_SCAN_RETRY', 'no result from a hashing thread'));
+        return;
+      }
+      if (result[0] === 'hashed' || result[0] === 'copied') {
+        // A view of the batch's buffer: the digest is not copied again.
+        const offset = result[1] as number;
+        result[1] = digests.subarray(offset, offset + DIGEST_LENGTH[jobAlgorithm(request.job)]);
+      }
+      request.resolve(result as unknown as WireResult | StatedWireResult | CopyWireResult);
     });
     this.idleCheck();
   }
@@ -371,7 +481,7 @@ async function hashHere(file: string, expectedSize: number, algorithm: PooledAlg
 function fromWire(result: WireResult): PathHashResult {
   switch (result[0]) {
     case 'hashed':
-      return { kind: 'hashed', digest: new Uint8Array(result[1]), bytesRead: result[2] };
+      return { kind: 'hashed', digest: result[1], bytesRead: result[2] };
     case 'vanished':
       return { kind: 'vanished' };
     case 'open-failed':

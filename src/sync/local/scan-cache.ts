@@ -1,6 +1,8 @@
 import type { BigIntStats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Packr } from 'msgpackr';
-import { MutagenError } from '../../base/errors.js';
+import { errorMessage, MutagenError } from '../../base/errors.js';
+import type { Logger } from '../../base/logger.js';
 
 /**
  * What the last scan saw for one regular file (sync-semantics §2.5): the full st_mode, the
@@ -111,4 +113,15 @@ export function decodeScanCache(bytes: Uint8Array): Map<string, CacheEntry> {
     });
   }
   return cache;
+}
+
+/** The scan cache saved in `file`, or an empty one when there is none or it cannot be read. */
+export async function loadScanCache(file: string | undefined, logger: Logger): Promise<Map<string, CacheEntry>> {
+  if (file === undefined) return new Map();
+  try {
+    return decodeScanCache(await readFile(file));
+  } catch (error) {
+    logger.debug('starting with an empty scan cache', { reason: errorMessage(error) });
+    return new Map();
+  }
 }

@@ -10,6 +10,7 @@ import { HASH_CHUNK_SIZE, hashPath, type Hasher, type PathHashResult, type Yield
 import { cacheEntryFromStat, cacheMatchesStat, type CacheEntry, type ScanCache } from './scan-cache.js';
 import { difference, internDirectory, subtreeCounts, type DirectoryLike, type SubtreeCounts } from './scan-entries.js';
 import { direntKind, listDirectory, statKind, substituteName, TEMPORARY_PREFIX, type ChildKind, type Listing } from './scan-listing.js';
+import type { Prestager } from './staging.js';
 import type { WrittenStat } from './staging-writer.js';
 import { readSymbolicLink } from './symlink.js';
 
@@ -34,7 +35,7 @@ export interface WalkSettings {
    * Threads that hash small files while the walk goes on (sync-semantics §2.5 unchanged: the same
    * reads and checks), with the algorithm they use; the first files of a scan are hashed here.
    */
-  readonly pool?: { readonly hashes: HashPool; readonly algorithm: PooledAlgorithm };
+  readonly pool?: { readonly hashes: HashPool; readonly algorithm: PooledAlgorithm; readonly prestage?: Prestager };
   /**
    * Accelerated scan: the previous scan's cache, updated in place once the walk completes (never
    * when it throws), and the dirty directories (every other baseline subtree is reused as is).
@@ -466,7 +467,8 @@ export class TreeWalker implements Yielder {
     if (this.settings.baseline?.cache.has(path) === true || this.settings.cache.has(path)) return undefined;
     this.poolable++;
     this.pooledCount++;
-    return new Deferred(pool.hashes.statHash(absolute, pool.algorithm, POOLED_FILE_LIMIT).then(async (outcome): Promise<Entry | undefined> => {
+    const claim = pool.prestage?.claim(path);
+    return new Deferred(pool.hashes.statHash(absolute, pool.algorithm, POOLED_FILE_LIMIT, claim?.copy).then(async (outcome): Promise<Entry | undefined> => {
       switch (outcome.kind) {
         case 'vanished':
           return undefined;
@@ -477,6 +479,7 @@ export class TreeWalker implements Yielder {
           return again instanceof Deferred ? again.promise : again;
         }
         case 'hashed':
+          if (claim !== undefined && outcome.copied !== undefined) void claim.commit(outcome.digest, outcome.copied).catch(() => undefined);
           return this.hashed(path, outcome.stat, outcome.digest, outcome.bytesRead, counting);
       }
     }));

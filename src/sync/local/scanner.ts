@@ -9,6 +9,7 @@ import { createHasherFactory } from './hasher.js';
 import { probeBehavior, type FilesystemBehavior } from './probe.js';
 import type { CacheEntry, ScanCache } from './scan-cache.js';
 import { TreeWalker, type SubtreeCounts, type WalkSettings } from './scan-walk.js';
+import type { Prestager } from './staging.js';
 
 export interface ScanOptions {
   readonly root: string;
@@ -32,6 +33,8 @@ export interface ScanOptions {
   readonly baseline?: { readonly snapshot: Snapshot; readonly cache: Map<string, CacheEntry>; readonly recheckPaths: ReadonlySet<string> | 'all' };
   /** Subtree statistics memoised across scans by entry identity; give the same map every scan. */
   readonly subtreeCounts?: WeakMap<Entry, SubtreeCounts>;
+  /** Where new files hashed by the file threads are also copied to (see Prestager). */
+  readonly prestage?: Prestager;
   readonly signal?: AbortSignal;
 }
 
@@ -156,7 +159,9 @@ export async function scan(options: ScanOptions): Promise<ScanOutput> {
     maxEntryCount: options.maxEntryCount,
     cache: options.cache,
     newHasher: await createHasherFactory(options.hash),
-    ...(options.hash === 'xxh128' ? {} : { pool: { hashes: hashPool, algorithm: options.hash } }),
+    ...(options.hash === 'xxh128' ? {} : {
+      pool: { hashes: hashPool, algorithm: options.hash, ...(options.prestage === undefined ? {} : { prestage: options.prestage }) },
+    }),
     baseline: baseline === undefined ? undefined
       : { cache: baseline.cache, dirty: baseline.recheckPaths === 'all' ? 'all' : dirtySet(baseline.recheckPaths) },
     subtreeCounts: options.subtreeCounts,

@@ -8,7 +8,7 @@ import { forEachConcurrently } from '../../base/concurrency.js';
 import { childPath } from '../../base/paths.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
-import { hashPool, POOLED_FILE_LIMIT, type CopyResult } from './hash-pool.js';
+import { hashPool, POOLED_FILE_LIMIT, type CopyResult, type SideCopy } from './hash-pool.js';
 import { createHasher } from './hasher.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
@@ -49,6 +49,18 @@ export interface StagedFile {
   readonly stat: WrittenStat | undefined;
 }
 
+/** See StagingStore.claim(). */
+export interface StagingClaim {
+  readonly copy: SideCopy;
+  commit(digest: Uint8Array, stat: WrittenStat): Promise<void>;
+}
+
+/** The other side's staging area, taking copies of new files from the reads that hash them (Endpoint.acceptPrestaging). */
+export interface Prestager {
+  /** Where to copy the file at `relative`; undefined: not wanted (any more). */
+  claim(relative: string): StagingClaim | undefined;
+}
+
 export interface StagingStoreOptions {
   readonly root: string;
   readonly hash: HashAlgorithm;
@@ -75,7 +87,10 @@ export class StagingStore {
   /** `<digest hex>:<path>` → committed file. Loaded from the journal by the first initialize(). */
   private readonly index = new Map<string, StagedFile>();
   private loaded = false;
+  private loading: Promise<void> | undefined;
   private rootReady: Promise<void> | undefined;
+  /** Whether rootReady resolved (claim() needs the root and its shards in place at once). */
+  private rootSettled = false;
   /** Names are `<tag>-<counter>`: the tag is unique to this store instance (process). */
   private readonly tag = randomBytes(6).toString('hex');
   private counter = 0;
@@ -100,6 +115,12 @@ export class StagingStore {
   async initialize(): Promise<void> {
     await this.ensureRoot();
     if (this.loaded) return;
+    // Once, even when called again meanwhile (prestaging starts it while a cycle may too).
+    this.loading ??= this.load();
+    await this.loading;
+  }
+
+  private async load(): Promise<void> {
     const records = StagingJournal.read(path.join(this.options.root, JOURNAL_NAME));
     const names = new Set(await listStagingRoot(this.options.root, async (directory) => readdir(directory, { withFileTypes: true })));
     const kept = new Set<string>([JOURNAL_NAME]);
@@ -185,6 +206,21 @@ export class StagingStore {
   }
 
   /**
+   * A name for a file to be staged for `relative` by a scan of the sending side, which copies it
+   * as it hashes it (prestaging, LocalEndpoint.acceptPrestaging): `commit` records it under the
+   * digest of the bytes copied, as copyIn() does. Undefined unless the store is loaded, its root
+   * is in place and it hashes with `algorithm`.
+   */
+  claim(relative: string, algorithm: HashAlgorithm): StagingClaim | undefined {
+    if (!this.loaded || !this.rootSettled || algorithm !== this.options.hash) return undefined;
+    const name = this.nextName();
+    return {
+      copy: { target: childPath(this.options.root, name), mode: this.options.fileMode ?? 0o600, limit: Math.min(COPY_LIMIT, this.options.maxFileSize) },
+      commit: async (digest, stat) => this.record(relative, name, digest, stat),
+    };
+  }
+
+  /**
    * Opens a sink for the file that will be staged for `relative`; `replacing` when it is meant
    * to replace a file there (a patch against that file), see EARLY_FLUSH_BYTES.
    */
@@ -237,6 +273,10 @@ export class StagingStore {
   private async newName(): Promise<string> {
     if (!this.loaded) await this.initialize();
     else await this.ensureRoot();
+    return this.nextName();
+  }
+
+  private nextName(): string {
     const counter = this.counter++;
     return `${(counter % SHARDS).toString(36)}/${this.tag}-${counter.toString(36)}`;
   }
@@ -246,6 +286,7 @@ export class StagingStore {
     // Nothing the writer thread still creates may land in the root after it is removed.
     await stagingWriter.drain();
     this.rootReady = undefined;
+    this.rootSettled = false;
     this.journal.close();
     this.index.clear();
     this.loaded = true;
@@ -274,7 +315,9 @@ export class StagingStore {
         });
       }
     }).then(
-      () => undefined,
+      () => {
+        this.rootSettled = true;
+      },
       (error: unknown) => {
         this.rootReady = undefined;
         throw new MutagenError('MUTAGEN_STAGING', `unable to create staging directory: ${errorMessage(error)}`, { cause: error });
