@@ -25,6 +25,8 @@ export interface TransitionContext {
   readonly yieldTurn: () => Promise<void>;
   /** Files placed by this batch, as scan-cache entries (see recordPlacement); optional. */
   readonly placed: Map<string, CacheEntry> | undefined;
+  /** Placements under way in file threads; applyTransitions() waits for them (they never reject). */
+  readonly pending: Promise<void>[];
   missingStagedFiles: boolean;
 }
 

@@ -6,6 +6,7 @@ import { errnoCode, MutagenError } from '../../base/errors.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
 import { digestsEqual } from '../core/entries.js';
 import { isValidName, type WalkTarget } from './fs-walk.js';
+import { hashPool } from './hash-pool.js';
 import { applyOwnership } from './ownership.js';
 import { cacheEntryFromStat } from './scan-cache.js';
 import { normalizePortableTarget } from './symlink.js';
@@ -179,8 +180,40 @@ async function createDirectory(context: TransitionContext, target: WalkTarget, r
       recordProblem(context, childPath, CANCELLED_PROBLEM);
       continue;
     }
-    const result = await createAt(context, { parent: target.absolute, name, absolute: path.join(target.absolute, name) }, childPath, child);
+    const childTarget = { parent: target.absolute, name, absolute: path.join(target.absolute, name) };
+    if (child.kind === 'file' && createFileInThread(context, childTarget, childPath, child, created)) continue;
+    const result = await createAt(context, childTarget, childPath, child);
     if (result !== undefined) created.set(name, result);
   }
   return { kind: 'directory', contents: created };
+}
+
+/**
+ * createFile() for a file of a directory this transition has just created, whose staged file
+ * needs no preparation: a file thread makes the link(2) while the walk goes on (the loop would
+ * spend most of an initial sync's transition in those calls), and applyTransitions() waits for
+ * it. The file is in `created` (in order) unless its placement fails. A link the thread could
+ * not make takes the usual way (createFile), which reports why or does what a hard link cannot
+ * (another filesystem, none at all). False: not such a file, for the caller to create.
+ */
+function createFileInThread(context: TransitionContext, target: WalkTarget, relative: string, entry: FileEntry, created: Map<string, Entry>): boolean {
+  const staged = context.staging.lookup(relative, entry.digest);
+  const stat = staged?.stat;
+  if (staged === undefined || stat === undefined || needsPreparation(context, stat, fileModeFor(context, entry.executable))) return false;
+  created.set(target.name, entry);
+  const place = async (): Promise<void> => {
+    const outcome = await hashPool.link(staged.file, target.absolute).catch(() => undefined);
+    if (outcome?.linked !== true) {
+      await createFile(context, target, relative, entry);
+      return;
+    }
+    context.walker.noteCreated(target.parent, target.name);
+    context.staging.release(relative, entry.digest);
+    context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
+  };
+  context.pending.push(place().catch((error: unknown) => {
+    created.delete(target.name);
+    recordProblem(context, relative, chain('unable to create file', error));
+  }));
+  return true;
 }

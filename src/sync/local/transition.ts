@@ -64,10 +64,13 @@ export async function applyTransitions(changes: readonly Change[], options: Tran
     problems: [],
     yieldTurn: createYielder(),
     placed: options.placed,
+    pending: [],
     missingStagedFiles: false,
   };
   const results: (Entry | undefined)[] = [];
   for (const change of changes) results.push(await applyChange(context, change));
+  // The results' directories are complete once every placement in a file thread has ended.
+  await Promise.all(context.pending);
   const problems = [...context.problems].sort((a, b) => comparePaths(a.path, b.path));
   return { results, problems, missingStagedFiles: context.missingStagedFiles };
 }

@@ -1,9 +1,11 @@
 import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Entry } from '../../../src/model/entry.js';
 import { dirEntry, fileEntry, symlinkEntry } from '../../../src/sync/core/tree.js';
+import { hashPool } from '../../../src/sync/local/hash-pool.js';
 import { resolveOwnership } from '../../../src/sync/local/ownership.js';
+import type { CacheEntry } from '../../../src/sync/local/scan-cache.js';
 import { applyTransitions } from '../../../src/sync/local/transition.js';
 import { createWorkspace, modeOf, scanTree, sha1, stage, temporaryNames, transitionOptions, type Workspace } from './transition-fixtures.js';
 
@@ -195,6 +197,35 @@ describe('transitions (sync-semantics §5)', () => {
     expect(await w.staging.contains('new', a)).toBe(false);
     expect(await w.staging.contains('swap', b)).toBe(false);
     expect(await temporaryNames(w.root)).toEqual([]);
+  });
+
+  it('places the files of a created directory through file threads, and those a thread cannot link (another filesystem) the usual way', async () => {
+    const other = await stat('/dev/shm').then(() => '/dev/shm', () => undefined);
+    for (const options of [{}, ...(other === undefined ? [] : [{ stagingParent: other }])]) {
+      const w = await workspace(options);
+      const scanned = await scanTree(w.root);
+      const contents = new Map<string, Entry>();
+      const expected = new Map<string, string>();
+      for (let i = 0; i < 150; i++) {
+        const content = `file ${i} of a new directory`;
+        contents.set(`f${String(i).padStart(3, '0')}`, fileEntry(await stage(w.staging, `dir/f${String(i).padStart(3, '0')}`, content), i % 10 === 0));
+        expected.set(`f${String(i).padStart(3, '0')}`, content);
+      }
+      const placed = new Map<string, CacheEntry>();
+      const links = vi.spyOn(hashPool, 'link');
+      const result = await applyTransitions([{ path: 'dir', old: undefined, new: dirEntry(Object.fromEntries(contents)) }], transitionOptions(w, scanned, { placed }));
+      expect(result.problems).toEqual([]);
+      const created = result.results[0];
+      expect(created?.kind === 'directory' ? [...created.contents.keys()] : []).toEqual([...contents.keys()]);
+      for (const [name, content] of expected) expect(await readFile(path.join(w.root, 'dir', name), 'utf8')).toBe(content);
+      expect(await modeOf(path.join(w.root, 'dir', 'f010'))).toBe(0o700);
+      // Files placed by a link are remembered for the next scan; copies across filesystems are not.
+      expect(placed.size).toBe('stagingParent' in options ? 0 : 150);
+      // Executable files need a chmod of their staged file first: those are placed on the loop.
+      expect(links).toHaveBeenCalledTimes(135);
+      links.mockRestore();
+      expect(await temporaryNames(w.root)).toEqual([]);
+    }
   });
 
   it('applies ownership to created files, directories and symbolic links', async () => {
