@@ -10,6 +10,7 @@ import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { hashPool, POOLED_FILE_LIMIT, type CopyResult, type SideCopy } from './hash-pool.js';
 import { createHasher } from './hasher.js';
+import { StagedIndex, type StagedFile } from './staging-index.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
 import { FileSink, LARGE_BUFFER_SIZE, WRITE_BUFFER_SIZE, type SinkBuffers } from './staging-sink.js';
@@ -43,11 +44,6 @@ export interface StagingSink {
   abort(): Promise<void>;
 }
 
-/** A committed staged file: where it is, and its stat when it was closed (unknown after a restart). */
-export interface StagedFile {
-  readonly file: string;
-  readonly stat: WrittenStat | undefined;
-}
 
 /** See StagingStore.claim(). */
 export interface StagingClaim {
@@ -85,7 +81,7 @@ export class StagingStore {
   private readonly options: StagingStoreOptions;
   private readonly journal: StagingJournal;
   /** `<digest hex>:<path>` → committed file. Loaded from the journal by the first initialize(). */
-  private readonly index = new Map<string, StagedFile>();
+  private readonly index = new StagedIndex();
   private loaded = false;
   private loading: Promise<void> | undefined;
   private rootReady: Promise<void> | undefined;
@@ -124,14 +120,10 @@ export class StagingStore {
     const records = StagingJournal.read(path.join(this.options.root, JOURNAL_NAME));
     const names = new Set(await listStagingRoot(this.options.root, async (directory) => readdir(directory, { withFileTypes: true })));
     const kept = new Set<string>([JOURNAL_NAME]);
-    const keptName = new Map<string, string>();
     for (const record of records) {
       if (!names.has(record.name) || placedAlready(path.join(this.options.root, record.name))) continue;
-      const key = indexKey(record.digestHex, record.path);
-      const previous = keptName.get(key);
-      if (previous !== undefined) kept.delete(previous);
-      this.index.set(key, { file: path.join(this.options.root, record.name), stat: undefined });
-      keptName.set(key, record.name);
+      const previous = this.index.set(record.path, Buffer.from(record.digestHex, 'hex'), { file: path.join(this.options.root, record.name), stat: undefined });
+      if (previous !== undefined) kept.delete(path.relative(this.options.root, previous.file));
       kept.add(record.name);
     }
     for (const name of names) {
@@ -151,12 +143,12 @@ export class StagingStore {
 
   /** The staged file for (path, digest), without touching the disk. */
   lookup(relative: string, digest: Uint8Array): StagedFile | undefined {
-    return this.index.get(indexKey(digestHex(digest), relative));
+    return this.index.get(relative, digest);
   }
 
   /** Forgets a staged file that was moved into place or found missing. */
   release(relative: string, digest: Uint8Array): void {
-    this.index.delete(indexKey(digestHex(digest), relative));
+    this.index.delete(relative, digest);
   }
 
   /** Resolves once every file committed so far is written and in the index (not yet journaled). */
@@ -327,11 +319,8 @@ export class StagingStore {
   }
 
   private async record(relative: string, name: string, digest: Uint8Array, stat: WrittenStat): Promise<void> {
-    const hex = digestHex(digest);
-    const key = indexKey(hex, relative);
-    const previous = this.index.get(key);
-    this.journal.append({ name, digestHex: hex, path: relative }, stat.size >= JOURNAL_NOW_SIZE);
-    this.index.set(key, { file: childPath(this.options.root, name), stat });
+    this.journal.append({ name, digestHex: digestHex(digest), path: relative }, stat.size >= JOURNAL_NOW_SIZE);
+    const previous = this.index.set(relative, digest, { file: childPath(this.options.root, name), stat });
     if (previous !== undefined) await unlink(previous.file).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
@@ -394,8 +383,4 @@ async function listStagingRoot(root: string, list: (directory: string) => Promis
     for (const inner of await list(childPath(root, shard))) names.push(`${shard}/${inner.name}`);
   }
   return names;
-}
-
-function indexKey(hex: string, relative: string): string {
-  return `${hex}:${relative}`;
 }
