@@ -12,3 +12,34 @@ export async function forEachConcurrently<T>(items: readonly T[], limit: number,
   const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
 }
+
+/**
+ * Counts operations under way that are not promises (callbacks), so that a producer can wait
+ * for them: below(n) resolves once at most `n` remain. One waiter at a time.
+ */
+export class InFlight {
+  private count = 0;
+  private waiter: { readonly low: number; readonly resolve: () => void } | undefined;
+
+  get size(): number {
+    return this.count;
+  }
+
+  start(): void {
+    this.count += 1;
+  }
+
+  end(): void {
+    this.count -= 1;
+    const waiter = this.waiter;
+    if (waiter === undefined || this.count > waiter.low) return;
+    this.waiter = undefined;
+    waiter.resolve();
+  }
+
+  async below(low: number): Promise<void> {
+    if (this.count <= low) return;
+    if (this.waiter !== undefined) throw new Error('InFlight.below() already has a waiter');
+    await new Promise<void>((resolve) => { this.waiter = { low, resolve }; });
+  }
+}

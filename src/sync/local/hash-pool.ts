@@ -161,15 +161,12 @@ export class HashPool {
   }
 
   /**
-   * Hard-links `existing` at `target` in a file thread (transitions placing many staged files).
-   * Undefined when no thread could start; rejects with MUTAGEN_SCAN_RETRY when its thread is lost.
+   * Hard-links `existing` at `target` in a file thread (transitions placing many staged files),
+   * then calls `done` with whether it did: false when the link failed, no thread could start or
+   * its thread was lost. A callback, not a promise: a transition starts tens of thousands.
    */
-  async link(existing: string, target: string): Promise<{ readonly linked: true } | { readonly linked: false; readonly error: Error } | undefined> {
-    const result = await this.submit(['link', existing, target]) as CopyWireResult | undefined;
-    if (result === undefined) return undefined;
-    if (result[0] === 'linked') return { linked: true };
-    if (result[0] !== 'link-failed') return { linked: false, error: new Error('unexpected result from a file thread') };
-    return { linked: false, error: Object.assign(new Error(result[2]), result[1] === '' ? {} : { code: result[1] }) };
+  linkThen(existing: string, target: string, done: (linked: boolean) => void): void {
+    this.enqueue({ job: ['link', existing, target], resolve: (result) => done(result?.[0] === 'linked'), reject: () => done(false) });
   }
 
   /** Ends the threads; files in flight fail. */
@@ -184,17 +181,19 @@ export class HashPool {
 
   /** Queues `job` for a thread; undefined when no thread could start. */
   private async submit(job: HashJob | CopyJob): Promise<WireResult | StatedWireResult | CopyWireResult | undefined> {
-    return new Promise<WireResult | StatedWireResult | CopyWireResult | undefined>((resolve, reject) => {
-      this.queued.push({ job, resolve, reject });
-      if (this.queued.length >= BATCH_FILES) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
-      }
-    });
+    return new Promise<WireResult | StatedWireResult | CopyWireResult | undefined>((resolve, reject) => this.enqueue({ job, resolve, reject }));
+  }
+
+  private enqueue(request: Request): void {
+    this.queued.push(request);
+    if (this.queued.length >= BATCH_FILES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   private flush(): void {

@@ -1,3 +1,4 @@
+import type { InFlight } from '../../base/concurrency.js';
 import { chmod } from './sync-fs.js';
 import { errorMessage } from '../../base/errors.js';
 import type { PermissionsMode, SymlinkMode } from '../../model/configuration.js';
@@ -25,8 +26,8 @@ export interface TransitionContext {
   readonly yieldTurn: () => Promise<void>;
   /** Files placed by this batch, as scan-cache entries (see recordPlacement); optional. */
   readonly placed: Map<string, CacheEntry> | undefined;
-  /** Placements under way in file threads; applyTransitions() waits for them (they never reject). */
-  readonly pending: Promise<void>[];
+  /** Placements under way in file threads; applyTransitions() waits for them. */
+  readonly placements: InFlight;
   missingStagedFiles: boolean;
 }
 

@@ -1,8 +1,8 @@
 import { lchmod } from 'node:fs/promises';
 import { chmod, mkdir, symlink } from './sync-fs.js';
 import { existsSync, lstatSync, type BigIntStats } from 'node:fs';
-import path from 'node:path';
 import { errnoCode, MutagenError } from '../../base/errors.js';
+import { childPath as joinChild } from '../../base/paths.js';
 import { joinPath, type Entry, type FileEntry } from '../../model/entry.js';
 import { digestsEqual } from '../core/entries.js';
 import { isValidName, type WalkTarget } from './fs-walk.js';
@@ -17,6 +17,9 @@ import { relocateStagedFile } from './transition-relocate.js';
 import { verifyFile } from './transition-remove.js';
 
 type DirectoryEntry = Extract<Entry, { kind: 'directory' }>;
+
+/** Files placed by file threads at once at most (what waits for a thread is kept in memory). */
+const PLACEMENTS_IN_FLIGHT = 512;
 type SymlinkEntry = Extract<Entry, { kind: 'symlink' }>;
 
 function failure(message: string, cause?: unknown): MutagenError {
@@ -180,8 +183,12 @@ async function createDirectory(context: TransitionContext, target: WalkTarget, r
       recordProblem(context, childPath, CANCELLED_PROBLEM);
       continue;
     }
-    const childTarget = { parent: target.absolute, name, absolute: path.join(target.absolute, name) };
-    if (child.kind === 'file' && createFileInThread(context, childTarget, childPath, child, created)) continue;
+    // The name is valid: no normalization needed.
+    const childTarget = { parent: target.absolute, name, absolute: joinChild(target.absolute, name) };
+    if (child.kind === 'file') {
+      if (context.placements.size >= PLACEMENTS_IN_FLIGHT) await context.placements.below(PLACEMENTS_IN_FLIGHT / 2);
+      if (createFileInThread(context, childTarget, childPath, child, created)) continue;
+    }
     const result = await createAt(context, childTarget, childPath, child);
     if (result !== undefined) created.set(name, result);
   }
@@ -201,19 +208,19 @@ function createFileInThread(context: TransitionContext, target: WalkTarget, rela
   const stat = staged?.stat;
   if (staged === undefined || stat === undefined || needsPreparation(context, stat, fileModeFor(context, entry.executable))) return false;
   created.set(target.name, entry);
-  const place = async (): Promise<void> => {
-    const outcome = await hashPool.link(staged.file, target.absolute).catch(() => undefined);
-    if (outcome?.linked !== true) {
-      await createFile(context, target, relative, entry);
+  context.placements.start();
+  hashPool.linkThen(staged.file, target.absolute, (linked) => {
+    if (linked) {
+      context.walker.noteCreated(target.parent, target.name);
+      context.staging.release(relative, entry.digest);
+      context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
+      context.placements.end();
       return;
     }
-    context.walker.noteCreated(target.parent, target.name);
-    context.staging.release(relative, entry.digest);
-    context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
-  };
-  context.pending.push(place().catch((error: unknown) => {
-    created.delete(target.name);
-    recordProblem(context, relative, chain('unable to create file', error));
-  }));
+    void createFile(context, target, relative, entry).catch((error: unknown) => {
+      created.delete(target.name);
+      recordProblem(context, relative, chain('unable to create file', error));
+    }).finally(() => context.placements.end());
+  });
   return true;
 }

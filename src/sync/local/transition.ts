@@ -1,3 +1,4 @@
+import { InFlight } from '../../base/concurrency.js';
 import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { HashAlgorithm, PermissionsMode, SymlinkMode } from '../../model/configuration.js';
@@ -64,13 +65,13 @@ export async function applyTransitions(changes: readonly Change[], options: Tran
     problems: [],
     yieldTurn: createYielder(),
     placed: options.placed,
-    pending: [],
+    placements: new InFlight(),
     missingStagedFiles: false,
   };
   const results: (Entry | undefined)[] = [];
   for (const change of changes) results.push(await applyChange(context, change));
   // The results' directories are complete once every placement in a file thread has ended.
-  await Promise.all(context.pending);
+  await context.placements.below(0);
   const problems = [...context.problems].sort((a, b) => comparePaths(a.path, b.path));
   return { results, problems, missingStagedFiles: context.missingStagedFiles };
 }

@@ -212,7 +212,7 @@ describe('transitions (sync-semantics §5)', () => {
         expected.set(`f${String(i).padStart(3, '0')}`, content);
       }
       const placed = new Map<string, CacheEntry>();
-      const links = vi.spyOn(hashPool, 'link');
+      const links = vi.spyOn(hashPool, 'linkThen');
       const result = await applyTransitions([{ path: 'dir', old: undefined, new: dirEntry(Object.fromEntries(contents)) }], transitionOptions(w, scanned, { placed }));
       expect(result.problems).toEqual([]);
       const created = result.results[0];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachConcurrently } from '../../../src/base/concurrency.js';
+import { forEachConcurrently, InFlight } from '../../../src/base/concurrency.js';
 
 const tick = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -33,5 +33,27 @@ describe('forEachConcurrently', () => {
 
   it('does nothing for no items', async () => {
     await expect(forEachConcurrently([], 4, async () => Promise.reject(new Error('never')))).resolves.toBeUndefined();
+  });
+});
+
+describe('InFlight', () => {
+  it('lets a producer wait until at most n operations remain', async () => {
+    const inFlight = new InFlight();
+    await inFlight.below(0); // nothing under way: at once
+    for (let i = 0; i < 4; i++) inFlight.start();
+    let resumed = false;
+    const waiting = inFlight.below(1).then(() => { resumed = true; });
+    inFlight.end();
+    inFlight.end();
+    await Promise.resolve();
+    expect(resumed).toBe(false);
+    expect(inFlight.size).toBe(2);
+    await expect(inFlight.below(0)).rejects.toThrow('already has a waiter');
+    inFlight.end();
+    await waiting;
+    expect(resumed).toBe(true);
+    inFlight.end();
+    await inFlight.below(0);
+    expect(inFlight.size).toBe(0);
   });
 });
