@@ -13,6 +13,8 @@
  *   (created exclusively with `mode`): its stat is appended to 'hashed' (ino, size, mtimeNs,
  *   mode). Whatever goes wrong with the copy leaves nothing at `target` and the hash unchanged.
  * - ['link', existing, target]: link(2). ['linked'] | ['link-failed', code, message].
+ * - ['remove-tree', root]: removes a directory whose entries are files or directories of files
+ *   (a staging root and its shards), anything deeper recursively. ['removed'] | ['remove-failed', message].
  * - ['copy', source, target, mode, algorithm, limit]: the same open of `source`, which must be a
  *   regular file of at most `limit` bytes; `target` is created exclusively with `mode` and gets
  *   every byte read, hashed on the way. ['copied', digest, ino, size, mtimeNs, mode] (the target's
@@ -171,17 +173,49 @@ function linkOne(existing, target) {
     return ['link-failed', String(error.code || ''), String(error.message)];
   }
 }
+function removeTree(root) {
+  let names;
+  try {
+    names = fs.readdirSync(root, { withFileTypes: true });
+  } catch (error) {
+    return error.code === 'ENOENT' ? ['removed'] : ['remove-failed', String(error.message)];
+  }
+  try {
+    for (const entry of names) {
+      const at = root + '/' + entry.name;
+      if (!entry.isDirectory()) {
+        fs.unlinkSync(at);
+        continue;
+      }
+      for (const name of fs.readdirSync(at)) {
+        try {
+          fs.unlinkSync(at + '/' + name);
+        } catch (error) {
+          if (error.code !== 'EISDIR' && error.code !== 'EPERM') throw error;
+          fs.rmSync(at + '/' + name, { recursive: true, force: true });
+        }
+      }
+      fs.rmdirSync(at);
+    }
+    fs.rmdirSync(root);
+    return ['removed'];
+  } catch (error) {
+    return ['remove-failed', String(error.message)];
+  }
+}
 function run(job) {
   try {
     switch (job[0]) {
       case 'copy': return copyOne(job[1], job[2], job[3], job[4], job[5]);
       case 'link': return linkOne(job[1], job[2]);
+      case 'remove-tree': return removeTree(job[1]);
       case 'stat-hash': return hashOne(job[1], -1, job[2], job[3], job[4]);
       default: return hashOne(job[1], job[2], job[3]);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (job[0] === 'link') return ['link-failed', '', message];
+    if (job[0] === 'remove-tree') return ['remove-failed', message];
     return job[0] === 'copy' ? ['skipped', message] : ['problem', 'unable to hash file contents: ' + message];
   }
 }

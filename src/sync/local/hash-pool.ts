@@ -19,7 +19,8 @@ const IDLE_EXIT_MS = 2_000;
 
 type HashJob = readonly ['hash', string, number, PooledAlgorithm]
   | readonly ['stat-hash', string, PooledAlgorithm, number, (readonly [string, number, number])?];
-type CopyJob = readonly ['copy', string, string, number, PooledAlgorithm, number] | readonly ['link', string, string];
+type CopyJob = readonly ['copy', string, string, number, PooledAlgorithm, number] | readonly ['link', string, string]
+  | readonly ['remove-tree', string];
 
 export type WireResult =
   | readonly ['hashed', Uint8Array, number]
@@ -55,7 +56,7 @@ export type StatedHashResult =
   | { readonly kind: 'unsuitable' };
 
 type CopyWireResult = readonly ['copied', Uint8Array, bigint, bigint, bigint, bigint] | readonly ['skipped', string]
-  | readonly ['linked'] | readonly ['link-failed', string, string];
+  | readonly ['linked'] | readonly ['link-failed', string, string] | readonly ['removed'] | readonly ['remove-failed', string];
 
 /** What a file thread posts back for one batch: each digest slot is an offset into `digests`. */
 export interface HashMessage {
@@ -72,7 +73,8 @@ function jobAlgorithm(job: HashJob | CopyJob): PooledAlgorithm {
     case 'hash': return job[3];
     case 'stat-hash': return job[2];
     case 'copy': return job[4];
-    case 'link': return 'sha1'; // never asked: a link has no digest
+    case 'link':
+    case 'remove-tree': return 'sha1'; // never asked: no digest
   }
 }
 
@@ -167,6 +169,15 @@ export class HashPool {
    */
   linkThen(existing: string, target: string, done: (linked: boolean) => void): void {
     this.enqueue({ job: ['link', existing, target], resolve: (result) => done(result?.[0] === 'linked'), reject: () => done(false) });
+  }
+
+  /**
+   * Removes `root`, a directory of files and directories of files (a staging root), in a file
+   * thread: true once it is gone, false when it could not be (or no thread could start).
+   */
+  async removeTree(root: string): Promise<boolean> {
+    const result = await this.submit(['remove-tree', root]).catch(() => undefined);
+    return result?.[0] === 'removed';
   }
 
   /** Ends the threads; files in flight fail. */

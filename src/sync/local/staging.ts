@@ -344,12 +344,13 @@ function placedAlready(file: string): boolean {
 const REMOVALS_IN_FLIGHT = 8;
 
 /**
- * Removes a staging root in the thread pool, a few names at a time (fs.promises.rm would start
- * an lstat and an unlink for every one of tens of thousands of names at once, a burst of memory
- * and of work on the loop). The root is flat; anything else in it (a directory of an older
- * layout) is removed recursively. Failures are left for the next initialize() (never rejects).
+ * Removes a staging root off the loop: by a file thread (hash-pool.ts), in one job; else (no
+ * thread, or it failed) in the thread pool, a few names at a time (fs.promises.rm would start an
+ * lstat and an unlink for every one of tens of thousands of names at once, a burst of memory and
+ * of work on the loop). Failures are left for the next initialize() (never rejects).
  */
 async function removeInBackground(root: string): Promise<void> {
+  if (await hashPool.removeTree(root)) return;
   let names: string[];
   try {
     names = await listStagingRoot(root, async (directory) => readdirAsync(directory, { withFileTypes: true }));

@@ -213,3 +213,21 @@ describe('full scans with the pool', () => {
     for (const [relative, digest] of expected) expect(digestAt(result.snapshot.content, relative)).toBe(digest);
   });
 });
+
+describe('HashPool.removeTree', () => {
+  it('removes a staging root: its files, its shards and anything deeper; a missing root is already removed', async () => {
+    const base = await temp('mutagen-hash-pool-remove-');
+    const root = path.join(base, 'staging');
+    for (const shard of ['0', '1', 'f']) {
+      await mkdir(path.join(root, shard), { recursive: true });
+      for (let i = 0; i < 20; i++) await writeFile(path.join(root, shard, `abc-${i}`), `${shard}${i}`);
+    }
+    await writeFile(path.join(root, 'journal'), 'x');
+    await mkdir(path.join(root, '1', 'deeper', 'still'), { recursive: true });
+    await writeFile(path.join(root, '1', 'deeper', 'still', 'file'), 'deep');
+    await symlink('/nonexistent', path.join(root, '0', 'link'));
+    expect(await pool.removeTree(root)).toBe(true);
+    expect(await readdir(base)).toEqual([]);
+    expect(await pool.removeTree(root)).toBe(true);
+  });
+});
