@@ -164,11 +164,16 @@ export class HashPool {
 
   /**
    * Hard-links `existing` at `target` in a file thread (transitions placing many staged files),
-   * then calls `done` with whether it did: false when the link failed, no thread could start or
-   * its thread was lost. A callback, not a promise: a transition starts tens of thousands.
+   * then calls `done`: with no argument once linked, else with the error code of the link ('' if
+   * none, no thread could start or its thread was lost). A callback, not a promise: a transition
+   * starts tens of thousands.
    */
-  linkThen(existing: string, target: string, done: (linked: boolean) => void): void {
-    this.enqueue({ job: ['link', existing, target], resolve: (result) => done(result?.[0] === 'linked'), reject: () => done(false) });
+  linkThen(existing: string, target: string, done: (failure?: string) => void): void {
+    this.enqueue({
+      job: ['link', existing, target],
+      resolve: (result) => (result?.[0] === 'linked' ? done() : done(result?.[0] === 'link-failed' ? result[1] : '')),
+      reject: () => done(''),
+    });
   }
 
   /**

@@ -28,6 +28,8 @@ export interface TransitionContext {
   readonly placed: Map<string, CacheEntry> | undefined;
   /** Placements under way in file threads; applyTransitions() waits for them. */
   readonly placements: InFlight;
+  /** Set once a link found the staging root on another filesystem. */
+  crossDevice: boolean;
   missingStagedFiles: boolean;
 }
 

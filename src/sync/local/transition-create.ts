@@ -206,17 +206,19 @@ async function createDirectory(context: TransitionContext, target: WalkTarget, r
 function createFileInThread(context: TransitionContext, target: WalkTarget, relative: string, entry: FileEntry, created: Map<string, Entry>): boolean {
   const staged = context.staging.lookup(relative, entry.digest);
   const stat = staged?.stat;
-  if (staged === undefined || stat === undefined || needsPreparation(context, stat, fileModeFor(context, entry.executable))) return false;
+  if (staged === undefined || stat === undefined || context.crossDevice || needsPreparation(context, stat, fileModeFor(context, entry.executable))) return false;
   created.set(target.name, entry);
   context.placements.start();
-  hashPool.linkThen(staged.file, target.absolute, (linked) => {
-    if (linked) {
+  hashPool.linkThen(staged.file, target.absolute, (failure) => {
+    if (failure === undefined) {
       context.walker.noteCreated(target.parent, target.name);
       context.staging.release(relative, entry.digest);
       context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
       context.placements.end();
       return;
     }
+    // Staging on another filesystem: no link can work, the next files take the usual way at once.
+    if (failure === 'EXDEV') context.crossDevice = true;
     void createFile(context, target, relative, entry).catch((error: unknown) => {
       created.delete(target.name);
       recordProblem(context, relative, chain('unable to create file', error));

@@ -66,6 +66,7 @@ export async function applyTransitions(changes: readonly Change[], options: Tran
     yieldTurn: createYielder(),
     placed: options.placed,
     placements: new InFlight(),
+    crossDevice: false,
     missingStagedFiles: false,
   };
   const results: (Entry | undefined)[] = [];

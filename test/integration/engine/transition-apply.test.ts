@@ -206,7 +206,7 @@ describe('transitions (sync-semantics §5)', () => {
       const scanned = await scanTree(w.root);
       const contents = new Map<string, Entry>();
       const expected = new Map<string, string>();
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 700; i++) {
         const content = `file ${i} of a new directory`;
         contents.set(`f${String(i).padStart(3, '0')}`, fileEntry(await stage(w.staging, `dir/f${String(i).padStart(3, '0')}`, content), i % 10 === 0));
         expected.set(`f${String(i).padStart(3, '0')}`, content);
@@ -220,9 +220,11 @@ describe('transitions (sync-semantics §5)', () => {
       for (const [name, content] of expected) expect(await readFile(path.join(w.root, 'dir', name), 'utf8')).toBe(content);
       expect(await modeOf(path.join(w.root, 'dir', 'f010'))).toBe(0o700);
       // Files placed by a link are remembered for the next scan; copies across filesystems are not.
-      expect(placed.size).toBe('stagingParent' in options ? 0 : 150);
+      expect(placed.size).toBe('stagingParent' in options ? 0 : 700);
       // Executable files need a chmod of their staged file first: those are placed on the loop.
-      expect(links).toHaveBeenCalledTimes(135);
+      // Across filesystems, the first link's EXDEV sends every later file the usual way.
+      if ('stagingParent' in options) expect(links.mock.calls.length).toBeLessThan(630);
+      else expect(links).toHaveBeenCalledTimes(630);
       links.mockRestore();
       expect(await temporaryNames(w.root)).toEqual([]);
     }
