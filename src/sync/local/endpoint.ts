@@ -17,6 +17,7 @@ import { createIgnorer, type Ignorer } from '../ignore/ignorer.js';
 import { EMPTY_SIGNATURE, type Signature } from '../rsync/types.js';
 import { resolveOwnership } from './ownership.js';
 import type { FilesystemBehavior } from './probe.js';
+import { hashPool } from './hash-pool.js';
 import { StagingReceiver } from './receiver.js';
 import { encodeScanCache, loadScanCache, type CacheEntry } from './scan-cache.js';
 import type { SubtreeCounts } from './scan-walk.js';
@@ -111,6 +112,8 @@ export class LocalEndpoint implements Endpoint {
   /** Validates settings (ignores, ownership), loads the cache and starts watching. */
   static async connect(options: LocalEndpointOptions, signal: AbortSignal): Promise<LocalEndpoint> {
     signal.throwIfAborted();
+    // The file threads start while the rest connects: the first scan needs them at once.
+    if (options.configuration.hash !== 'xxh128') hashPool.warm();
     const c = options.configuration;
     const ignorer = createIgnorer({ syntax: c.ignoreSyntax, patterns: c.ignores, vcs: c.ignoreVcs });
     const owner = await resolveOwnership(c.defaultOwner, 'user');

@@ -185,6 +185,19 @@ export class HashPool {
     return result?.[0] === 'removed';
   }
 
+  /**
+   * Starts the threads now (a thread takes tens of milliseconds to start): an endpoint about to
+   * scan calls this first. They end again after IDLE_EXIT_MS without work.
+   */
+  warm(): void {
+    try {
+      while (this.lanes.length < this.size) this.start();
+    } catch {
+      // Started on demand later, or files are hashed on the loop.
+    }
+    this.idleCheck();
+  }
+
   /** Ends the threads; files in flight fail. */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
