@@ -44,7 +44,6 @@ export interface StagingSink {
   abort(): Promise<void>;
 }
 
-
 /** See StagingStore.claim(). */
 export interface StagingClaim {
   readonly copy: SideCopy;
@@ -80,14 +79,14 @@ export interface StagingStoreOptions {
 export class StagingStore {
   private readonly options: StagingStoreOptions;
   private readonly journal: StagingJournal;
-  /** `<digest hex>:<path>` → committed file. Loaded from the journal by the first initialize(). */
+  /** (path, digest) → committed file. Loaded from the journal by the first initialize(). */
   private readonly index = new StagedIndex();
   private loaded = false;
   private loading: Promise<void> | undefined;
   private rootReady: Promise<void> | undefined;
   /** Whether rootReady resolved (claim() needs the root and its shards in place at once). */
   private rootSettled = false;
-  /** Names are `<tag>-<counter>`: the tag is unique to this store instance (process). */
+  /** Names are `<shard>/<tag>-<counter>`: the tag is unique to this store instance (process). */
   private readonly tag = randomBytes(6).toString('hex');
   private counter = 0;
   private spareBuffers: SinkBuffers | undefined;
