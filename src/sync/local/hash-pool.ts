@@ -68,13 +68,13 @@ export interface HashMessage {
 /** Digest sizes of the pooled algorithms (a result's digest is that many bytes at its offset). */
 const DIGEST_LENGTH: Readonly<Record<PooledAlgorithm, number>> = { sha1: 20, sha256: 32 };
 
-function jobAlgorithm(job: HashJob | CopyJob): PooledAlgorithm {
+/** The algorithm a job hashes with; undefined for jobs without a digest. */
+function jobAlgorithm(job: HashJob | CopyJob): PooledAlgorithm | undefined {
   switch (job[0]) {
     case 'hash': return job[3];
     case 'stat-hash': return job[2];
     case 'copy': return job[4];
-    case 'link':
-    case 'remove-tree': return 'sha1'; // never asked: no digest
+    default: return undefined;
   }
 }
 
@@ -286,10 +286,11 @@ export class HashPool {
         request.reject(new MutagenError('MUTAGEN_SCAN_RETRY', 'no result from a hashing thread'));
         return;
       }
-      if (result[0] === 'hashed' || result[0] === 'copied') {
+      const algorithm = jobAlgorithm(request.job);
+      if (algorithm !== undefined && (result[0] === 'hashed' || result[0] === 'copied')) {
         // A view of the batch's buffer: the digest is not copied again.
         const offset = result[1] as number;
-        result[1] = digests.subarray(offset, offset + DIGEST_LENGTH[jobAlgorithm(request.job)]);
+        result[1] = digests.subarray(offset, offset + DIGEST_LENGTH[algorithm]);
       }
       request.resolve(result as unknown as WireResult | StatedWireResult | CopyWireResult);
     });

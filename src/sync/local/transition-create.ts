@@ -114,8 +114,16 @@ async function placeStagedFile(context: TransitionContext, target: WalkTarget, r
     }
     throw failure(chain('unable to relocate staged file', error), error);
   }
+  notePlaced(context, relative, entry, how === 'moved' ? stat : undefined);
+}
+
+/**
+ * A staged file is in place: the staging store forgets it, and a file placed as the staged inode
+ * itself (`stat` given) is remembered with that stat (the next scan reuses its digest).
+ */
+function notePlaced(context: TransitionContext, relative: string, entry: FileEntry, stat: Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'mode'> | undefined): void {
   context.staging.release(relative, entry.digest);
-  if (how === 'moved') context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
+  if (stat !== undefined) context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
 }
 
 function missingStagedFile(context: TransitionContext, cause?: unknown): MutagenError {
@@ -212,8 +220,7 @@ function createFileInThread(context: TransitionContext, target: WalkTarget, rela
   hashPool.linkThen(staged.file, target.absolute, (failure) => {
     if (failure === undefined) {
       context.walker.noteCreated(target.parent, target.name);
-      context.staging.release(relative, entry.digest);
-      context.placed?.set(relative, cacheEntryFromStat(stat, entry.digest));
+      notePlaced(context, relative, entry, stat);
       context.placements.end();
       return;
     }
