@@ -40,15 +40,67 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-/** Races `promise` against `signal`; on abort rejects with the signal's reason. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+/**
+ * Races `promise` against `signals` (one or several); the first to abort rejects with its reason.
+ * Unlike Promise.race against a long-lived promise (a connection's "lost"), which leaves a
+ * reaction on that promise for every call until it settles (hundreds of bytes each, kept for the
+ * connection's life), nothing stays attached to a signal once `promise` settled.
+ */
+export function raceAbort<T>(promise: Promise<T>, signals: AbortSignal | readonly AbortSignal[]): Promise<T> {
+  const list: readonly AbortSignal[] = signals instanceof AbortSignal ? [signals] : signals;
+  const aborted = list.find((signal) => signal.aborted);
+  if (aborted !== undefined) {
+    promise.catch(() => undefined);
+    return Promise.reject(aborted.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const listeners = list.map((signal) => {
+      const onAbort = (): void => { detach(); reject(signal.reason as Error); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      return onAbort;
+    });
+    const detach = (): void => list.forEach((signal, index) => signal.removeEventListener('abort', listeners[index] as () => void));
     promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); },
+      (v) => { detach(); resolve(v); },
+      (e: unknown) => { detach(); reject(e instanceof Error ? e : new Error(String(e))); },
     );
   });
+}
+
+/** A signal that aborts when any of its inputs does, until close() detaches it from them. */
+export interface LinkedSignal {
+  readonly signal: AbortSignal;
+  close(): void;
+}
+
+/**
+ * anySignal for a short operation on a long-lived input (a shutdown signal): close() removes
+ * its listeners, where AbortSignal.any keeps a record in every input until that input aborts
+ * (Node 20: ~60 bytes and ~17 µs per call, never reclaimed for an input that lives on).
+ */
+export function linkSignals(signals: readonly (AbortSignal | undefined)[]): LinkedSignal {
+  const inputs = signals.filter((s): s is AbortSignal => s !== undefined);
+  const controller = new AbortController();
+  const already = inputs.find((s) => s.aborted);
+  if (already !== undefined) {
+    controller.abort(already.reason);
+    return { signal: controller.signal, close: () => undefined };
+  }
+  const listeners = inputs.map((input) => {
+    const listener = (): void => { close(); controller.abort(input.reason); };
+    input.addEventListener('abort', listener, { once: true });
+    return listener;
+  });
+  const close = (): void => inputs.forEach((input, index) => input.removeEventListener('abort', listeners[index] as () => void));
+  return { signal: controller.signal, close };
+}
+
+/** Runs `run` with a signal linked to `signals` (linkSignals), detached again once it settled. */
+export async function withLinkedSignal<T>(signals: readonly (AbortSignal | undefined)[], run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const link = linkSignals(signals);
+  try {
+    return await run(link.signal);
+  } finally {
+    link.close();
+  }
 }

@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { anySignal, raceAbort, sleep } from '../../base/abort.js';
+import { anySignal, raceAbort, sleep, withLinkedSignal } from '../../base/abort.js';
 import { writeFileAtomic } from '../../base/atomic-write.js';
 import { createYielder, readQueuedEvents } from '../../base/yielder.js';
 import { childPath } from '../../base/paths.js';
@@ -144,17 +144,17 @@ export class LocalEndpoint implements Endpoint {
     this.rescan = this.scanTree({ full: false }, this.shutdownController.signal).catch(() => undefined);
   }
 
-  async poll(signal: AbortSignal): Promise<void> {
-    const stop = anySignal([signal, this.shutdownController.signal]);
+  poll(signal: AbortSignal): Promise<void> {
+    return withLinkedSignal([signal, this.shutdownController.signal], (stop) => this.pollUntil(stop));
+  }
+
+  private async pollUntil(stop: AbortSignal): Promise<void> {
     // A listener added to an already-aborted signal never fires: check first.
     stop.throwIfAborted();
     // The cache is saved once the cycle that changed it is over (encoding a big tree's cache
     // takes the loop for tens of milliseconds, which a cycle in progress would wait for).
     void this.maybeSaveCache(false);
-    if (this.config.watchMode === 'no-watch') {
-      await new Promise<void>((_, reject) => stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true }));
-      return;
-    }
+    if (this.config.watchMode === 'no-watch') return new Promise<void>((_, reject) => stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true }));
     if (this.config.watchMode === 'force-poll' || this.watcher === undefined || this.watcher.error !== undefined) {
       await this.pollByScanning(stop);
       return;

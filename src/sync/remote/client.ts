@@ -1,4 +1,4 @@
-import { anySignal } from '../../base/abort.js';
+import { linkSignals, raceAbort, withLinkedSignal } from '../../base/abort.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
@@ -55,17 +55,14 @@ export class RemoteEndpoint implements Endpoint {
   private held: HeldSnapshot | undefined;
   private progress: StagingProgress | undefined;
   private failure: MutagenError | undefined;
-  private rejectLost: ((error: MutagenError) => void) | undefined;
-  /** Rejects once, with the failure, when the connection is lost or violated. */
-  readonly lost: Promise<never>;
+  /** Aborted, with the failure, when the connection is lost or violated: what pending operations race against. */
+  private readonly lostController = new AbortController();
   private closing: Promise<void> | undefined;
   private released: Promise<void> | undefined;
   private readonly shutdownController = new AbortController();
 
   private constructor(private readonly mux: Multiplexer, request: RemoteConnectRequest, private readonly options: RemoteEndpointOptions) {
     this.digestLength = DIGEST_LENGTHS[request.configuration.hash];
-    this.lost = new Promise<never>((_, reject) => { this.rejectLost = reject; });
-    this.lost.catch(() => undefined);
     const stream = mux.open();
     if (stream.id !== CHANNEL_STREAM_ID) throw new MutagenError('MUTAGEN_INTERNAL', `endpoint channel opened as stream ${stream.id}`);
     this.channel = new Channel(stream, { onEvent: (name, data) => this.onEvent(name, data), logger: options.logger.child('channel') });
@@ -124,7 +121,7 @@ export class RemoteEndpoint implements Endpoint {
     const receiver = new ProxyReceiver({
       open: () => this.mux.open(),
       request: (stream) => this.call('receive', { stream }, this.shutdownController.signal, () => undefined, 'receive result'),
-      lost: this.lost,
+      lost: this.lostController.signal,
       translate: (error) => this.translate(error),
       onFinish: () => { this.progress = undefined; },
     });
@@ -133,18 +130,19 @@ export class RemoteEndpoint implements Endpoint {
 
   async supply(request: SupplyRequest, receiver: DeltaReceiver, signal: AbortSignal): Promise<void> {
     this.assertUsable();
-    const stop = anySignal([signal, this.shutdownController.signal]);
+    const stop = linkSignals([signal, this.shutdownController.signal]);
     const stream = this.mux.open();
     stream.tuneReceiveWindow(TRANSFER_WINDOW);
     const result = this.call('supply', encodeSupply(stream.id, request.paths, request.signatures), signal, () => undefined, 'supply result');
     // Only a failure of the request interrupts reading; its success may overtake the data.
-    const failed = result.then(() => new Promise<never>(() => undefined));
-    failed.catch(() => undefined);
-    const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), stop);
+    const requestFailed = new AbortController();
+    result.catch((error: unknown) => requestFailed.abort(error));
+    const interrupts = [requestFailed.signal, this.lostController.signal];
+    const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), stop.signal);
     const checker = new TransmissionChecker(request.signatures);
     try {
       for (;;) {
-        const value = await Promise.race([messages.next(), failed, this.lost]);
+        const value = await raceAbort(messages.next(), interrupts);
         if (value === undefined) break;
         for (const item of this.check('transmission', () => unbatch(value))) {
           await receiver.write(this.check('transmission', () => checker.check(item)));
@@ -158,6 +156,8 @@ export class RemoteEndpoint implements Endpoint {
       messages.close();
       stream.destroy();
       throw await this.translate(error);
+    } finally {
+      stop.close();
     }
   }
 
@@ -194,7 +194,7 @@ export class RemoteEndpoint implements Endpoint {
       this.shutdownController.abort(new MutagenError('MUTAGEN_CANCELLED', 'endpoint shut down'));
       if (this.failure === undefined) {
         // Let the agent shut its endpoint down (persisting or deleting its scan cache) before the carrier ends.
-        await Promise.race([this.channel.request(method, null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lost]).catch(() => undefined);
+        await raceAbort(this.channel.request(method, null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lostController.signal).catch(() => undefined);
       }
       await this.release();
     })();
@@ -213,10 +213,9 @@ export class RemoteEndpoint implements Endpoint {
   /** One request: rejects with the connection failure if there is one, parses the result. */
   private async call<T>(method: string, params: unknown, signal: AbortSignal, parse: (value: unknown) => T, what: string): Promise<T> {
     this.assertUsable();
-    const stop = anySignal([signal, this.shutdownController.signal]);
     let value: unknown;
     try {
-      value = await Promise.race([this.channel.request(method, params, stop), this.lost]);
+      value = await withLinkedSignal([signal, this.shutdownController.signal], (stop) => raceAbort(this.channel.request(method, params, stop), this.lostController.signal));
     } catch (error) {
       throw await this.translate(error);
     }
@@ -272,7 +271,7 @@ export class RemoteEndpoint implements Endpoint {
     if (this.failure !== undefined) return;
     this.failure = failure;
     this.options.logger.debug('remote endpoint failed', { error: failure.message });
-    this.rejectLost?.(failure);
+    this.lostController.abort(failure);
     this.shutdownController.abort(failure);
     void this.release();
   }

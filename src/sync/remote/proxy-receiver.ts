@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { raceAbort } from '../../base/abort.js';
 import { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { TransmissionBatcher } from './transfer-batch.js';
@@ -17,8 +18,8 @@ export interface ProxyReceiverOptions {
   open(): Duplex & { readonly id: number };
   /** The 'receive' request naming the stream; resolves when the agent's receiver finished. */
   request(stream: number): Promise<void>;
-  /** Rejects when the connection is gone. */
-  readonly lost: Promise<never>;
+  /** Aborts, with the failure, when the connection is gone. */
+  readonly lost: AbortSignal;
   /** Maps a failure to the endpoint's view of it (the connection failure, when there is one). */
   translate(error: unknown): Promise<unknown>;
   onFinish(): void;
@@ -28,7 +29,8 @@ interface Transfer {
   readonly stream: Duplex;
   readonly writer: TransmissionBatcher;
   readonly done: Promise<void>;
-  readonly failed: Promise<never>;
+  /** What a write or finish races against: the 'receive' request failed, the connection is gone. */
+  readonly interrupts: readonly AbortSignal[];
   /** Why the agent's side failed, once it did (a better answer than "the stream closed"). */
   remoteError: unknown;
 }
@@ -47,7 +49,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async write(transmission: Transmission): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await Promise.race([transfer.writer.write(transmission), transfer.failed, this.options.lost]);
+      await raceAbort(transfer.writer.write(transmission), transfer.interrupts);
     } catch (error) {
       throw await this.failure(transfer, error);
     }
@@ -56,7 +58,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async finish(): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await Promise.race([transfer.writer.finish(), transfer.failed, this.options.lost]);
+      await raceAbort(transfer.writer.finish(), transfer.interrupts);
       await transfer.done;
     } catch (error) {
       throw await this.failure(transfer, error);
@@ -68,10 +70,14 @@ export class ProxyReceiver implements DeltaReceiver {
   private start(): Transfer {
     const stream = this.options.open();
     const done = this.options.request(stream.id);
-    const failed = done.then(() => new Promise<never>(() => undefined));
-    failed.catch(() => undefined);
-    const transfer: Transfer = { stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, failed, remoteError: undefined };
-    done.catch((error: unknown) => { transfer.remoteError = error; });
+    const failed = new AbortController();
+    const transfer: Transfer = {
+      stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, interrupts: [failed.signal, this.options.lost], remoteError: undefined,
+    };
+    done.catch((error: unknown) => {
+      transfer.remoteError = error;
+      failed.abort(error);
+    });
     this.transfer = transfer;
     return transfer;
   }

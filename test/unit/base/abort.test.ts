@@ -1,0 +1,46 @@
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { linkSignals, raceAbort, withLinkedSignal } from '../../../src/base/abort.js';
+
+const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+describe('raceAbort', () => {
+  it('settles like the promise and leaves nothing attached to a long-lived signal', async () => {
+    const lost = new AbortController();
+    const failed = new AbortController();
+    for (let i = 0; i < 1000; i++) expect(await raceAbort(Promise.resolve(i), [failed.signal, lost.signal])).toBe(i);
+    await expect(raceAbort(Promise.reject(new Error('write failed')), lost.signal)).rejects.toThrow('write failed');
+    expect([listeners(lost.signal), listeners(failed.signal)]).toEqual([0, 0]);
+  });
+
+  it('rejects with the reason of the first signal that aborts, then detaches from the others', async () => {
+    const lost = new AbortController();
+    const failed = new AbortController();
+    const pending = raceAbort(new Promise<never>(() => undefined), [failed.signal, lost.signal]);
+    expect([listeners(lost.signal), listeners(failed.signal)]).toEqual([1, 1]);
+    lost.abort(new Error('connection to agent lost'));
+    await expect(pending).rejects.toThrow('connection to agent lost');
+    expect(listeners(failed.signal)).toBe(0);
+    await expect(raceAbort(Promise.resolve(1), lost.signal)).rejects.toThrow('connection to agent lost');
+  });
+});
+
+describe('linkSignals', () => {
+  it('aborts with an input\'s reason, and after close() no longer listens to the inputs', async () => {
+    const shutdown = new AbortController();
+    const call = new AbortController();
+    const link = linkSignals([call.signal, shutdown.signal, undefined]);
+    shutdown.abort(new Error('endpoint shut down'));
+    expect(link.signal.reason).toEqual(new Error('endpoint shut down'));
+    expect(listeners(call.signal)).toBe(0);
+
+    const longLived = new AbortController();
+    for (let i = 0; i < 1000; i++) await withLinkedSignal([longLived.signal], (signal) => Promise.resolve(signal.aborted));
+    expect(listeners(longLived.signal)).toBe(0);
+    const closed = linkSignals([longLived.signal]);
+    closed.close();
+    longLived.abort(new Error('late'));
+    expect(closed.signal.aborted).toBe(false);
+    expect(linkSignals([longLived.signal]).signal.reason).toEqual(new Error('late'));
+  });
+});
