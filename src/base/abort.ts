@@ -104,3 +104,46 @@ export async function withLinkedSignal<T>(signals: readonly (AbortSignal | undef
     link.close();
   }
 }
+
+/**
+ * A failure that pending operations race against (a connection lost, a transfer's request
+ * failed): race(p) settles like `p`, or rejects with the failure once trip() was called. Nothing
+ * stays registered once `p` settled (unlike Promise.race against a promise that never settles),
+ * and registering costs a Set insertion: an AbortSignal listener per call costs microseconds of
+ * EventTarget bookkeeping, too much for every transmission of a transfer.
+ */
+export class Tripwire {
+  private failure: { readonly error: Error } | undefined;
+  private readonly pending = new Set<(error: Error) => void>();
+
+  get tripped(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** How many races are pending. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /** Rejects every pending race with `error`, and every later one; only the first call counts. */
+  trip(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = { error };
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.failure !== undefined) {
+      promise.catch(() => undefined);
+      return Promise.reject(this.failure.error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.pending.add(reject);
+      promise.then(
+        (value) => { this.pending.delete(reject); resolve(value); },
+        (error: unknown) => { this.pending.delete(reject); reject(error instanceof Error ? error : new Error(String(error))); },
+      );
+    });
+  }
+}

@@ -1,4 +1,4 @@
-import { linkSignals, raceAbort, withLinkedSignal } from '../../base/abort.js';
+import { linkSignals, Tripwire, withLinkedSignal } from '../../base/abort.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
@@ -55,8 +55,8 @@ export class RemoteEndpoint implements Endpoint {
   private held: HeldSnapshot | undefined;
   private progress: StagingProgress | undefined;
   private failure: MutagenError | undefined;
-  /** Aborted, with the failure, when the connection is lost or violated: what pending operations race against. */
-  private readonly lostController = new AbortController();
+  /** Trips, with the failure, when the connection is lost or violated: what pending operations race against. */
+  private readonly lost = new Tripwire();
   private closing: Promise<void> | undefined;
   private released: Promise<void> | undefined;
   private readonly shutdownController = new AbortController();
@@ -121,7 +121,7 @@ export class RemoteEndpoint implements Endpoint {
     const receiver = new ProxyReceiver({
       open: () => this.mux.open(),
       request: (stream) => this.call('receive', { stream }, this.shutdownController.signal, () => undefined, 'receive result'),
-      lost: this.lostController.signal,
+      lost: this.lost,
       translate: (error) => this.translate(error),
       onFinish: () => { this.progress = undefined; },
     });
@@ -135,14 +135,13 @@ export class RemoteEndpoint implements Endpoint {
     stream.tuneReceiveWindow(TRANSFER_WINDOW);
     const result = this.call('supply', encodeSupply(stream.id, request.paths, request.signatures), signal, () => undefined, 'supply result');
     // Only a failure of the request interrupts reading; its success may overtake the data.
-    const requestFailed = new AbortController();
-    result.catch((error: unknown) => requestFailed.abort(error));
-    const interrupts = [requestFailed.signal, this.lostController.signal];
+    const requestFailed = new Tripwire();
+    result.catch((error: unknown) => requestFailed.trip(error instanceof Error ? error : new Error(String(error))));
     const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), stop.signal);
     const checker = new TransmissionChecker(request.signatures);
     try {
       for (;;) {
-        const value = await raceAbort(messages.next(), interrupts);
+        const value = await this.lost.race(requestFailed.race(messages.next()));
         if (value === undefined) break;
         for (const item of this.check('transmission', () => unbatch(value))) {
           await receiver.write(this.check('transmission', () => checker.check(item)));
@@ -194,7 +193,7 @@ export class RemoteEndpoint implements Endpoint {
       this.shutdownController.abort(new MutagenError('MUTAGEN_CANCELLED', 'endpoint shut down'));
       if (this.failure === undefined) {
         // Let the agent shut its endpoint down (persisting or deleting its scan cache) before the carrier ends.
-        await raceAbort(this.channel.request(method, null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lostController.signal).catch(() => undefined);
+        await this.lost.race(this.channel.request(method, null, AbortSignal.timeout(SHUTDOWN_GRACE_MS))).catch(() => undefined);
       }
       await this.release();
     })();
@@ -215,7 +214,7 @@ export class RemoteEndpoint implements Endpoint {
     this.assertUsable();
     let value: unknown;
     try {
-      value = await withLinkedSignal([signal, this.shutdownController.signal], (stop) => raceAbort(this.channel.request(method, params, stop), this.lostController.signal));
+      value = await withLinkedSignal([signal, this.shutdownController.signal], (stop) => this.lost.race(this.channel.request(method, params, stop)));
     } catch (error) {
       throw await this.translate(error);
     }
@@ -271,7 +270,7 @@ export class RemoteEndpoint implements Endpoint {
     if (this.failure !== undefined) return;
     this.failure = failure;
     this.options.logger.debug('remote endpoint failed', { error: failure.message });
-    this.lostController.abort(failure);
+    this.lost.trip(failure);
     this.shutdownController.abort(failure);
     void this.release();
   }

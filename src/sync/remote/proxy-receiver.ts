@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { raceAbort } from '../../base/abort.js';
+import { Tripwire } from '../../base/abort.js';
 import { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { TransmissionBatcher } from './transfer-batch.js';
@@ -18,8 +18,8 @@ export interface ProxyReceiverOptions {
   open(): Duplex & { readonly id: number };
   /** The 'receive' request naming the stream; resolves when the agent's receiver finished. */
   request(stream: number): Promise<void>;
-  /** Aborts, with the failure, when the connection is gone. */
-  readonly lost: AbortSignal;
+  /** Trips, with the failure, when the connection is gone. */
+  readonly lost: Tripwire;
   /** Maps a failure to the endpoint's view of it (the connection failure, when there is one). */
   translate(error: unknown): Promise<unknown>;
   onFinish(): void;
@@ -29,8 +29,8 @@ interface Transfer {
   readonly stream: Duplex;
   readonly writer: TransmissionBatcher;
   readonly done: Promise<void>;
-  /** What a write or finish races against: the 'receive' request failed, the connection is gone. */
-  readonly interrupts: readonly AbortSignal[];
+  /** Trips when the 'receive' request failed (writes and finish also race the connection's loss). */
+  readonly failed: Tripwire;
   /** Why the agent's side failed, once it did (a better answer than "the stream closed"). */
   remoteError: unknown;
 }
@@ -49,7 +49,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async write(transmission: Transmission): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await raceAbort(transfer.writer.write(transmission), transfer.interrupts);
+      await this.options.lost.race(transfer.failed.race(transfer.writer.write(transmission)));
     } catch (error) {
       throw await this.failure(transfer, error);
     }
@@ -58,7 +58,7 @@ export class ProxyReceiver implements DeltaReceiver {
   async finish(): Promise<void> {
     const transfer = this.transfer ?? this.start();
     try {
-      await raceAbort(transfer.writer.finish(), transfer.interrupts);
+      await this.options.lost.race(transfer.failed.race(transfer.writer.finish()));
       await transfer.done;
     } catch (error) {
       throw await this.failure(transfer, error);
@@ -70,13 +70,10 @@ export class ProxyReceiver implements DeltaReceiver {
   private start(): Transfer {
     const stream = this.options.open();
     const done = this.options.request(stream.id);
-    const failed = new AbortController();
-    const transfer: Transfer = {
-      stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, interrupts: [failed.signal, this.options.lost], remoteError: undefined,
-    };
+    const transfer: Transfer = { stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, failed: new Tripwire(), remoteError: undefined };
     done.catch((error: unknown) => {
       transfer.remoteError = error;
-      failed.abort(error);
+      transfer.failed.trip(error instanceof Error ? error : new Error(String(error)));
     });
     this.transfer = transfer;
     return transfer;

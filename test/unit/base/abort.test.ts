@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { linkSignals, raceAbort, withLinkedSignal } from '../../../src/base/abort.js';
+import { linkSignals, raceAbort, Tripwire, withLinkedSignal } from '../../../src/base/abort.js';
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
 
@@ -42,5 +42,21 @@ describe('linkSignals', () => {
     longLived.abort(new Error('late'));
     expect(closed.signal.aborted).toBe(false);
     expect(linkSignals([longLived.signal]).signal.reason).toEqual(new Error('late'));
+  });
+});
+
+describe('Tripwire', () => {
+  it('settles races like their promises until tripped, keeping nothing once they settled', async () => {
+    const lost = new Tripwire();
+    for (let i = 0; i < 1000; i++) expect(await lost.race(Promise.resolve(i))).toBe(i);
+    await expect(lost.race(Promise.reject(new Error('write failed')))).rejects.toThrow('write failed');
+    expect([lost.waiting, lost.tripped]).toEqual([0, false]);
+    const pending = [lost.race(new Promise<never>(() => undefined)), lost.race(new Promise<never>(() => undefined))];
+    expect(lost.waiting).toBe(2);
+    lost.trip(new Error('connection to agent lost'));
+    lost.trip(new Error('second failure'));
+    for (const race of pending) await expect(race).rejects.toThrow('connection to agent lost');
+    await expect(lost.race(Promise.resolve(1))).rejects.toThrow('connection to agent lost');
+    expect([lost.waiting, lost.tripped]).toEqual([0, true]);
   });
 });
