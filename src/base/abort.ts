@@ -17,21 +17,7 @@ export function cancelledError(): MutagenError {
 export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
   const inputs = signals.filter((s): s is AbortSignal => s !== undefined);
   if (typeof AbortSignal.any === 'function') return AbortSignal.any(inputs);
-  const controller = new AbortController();
-  const already = inputs.find((s) => s.aborted);
-  if (already !== undefined) {
-    controller.abort(already.reason);
-    return controller.signal;
-  }
-  const listeners = inputs.map((input) => {
-    const listener = (): void => {
-      for (const [other, l] of listeners) other.removeEventListener('abort', l);
-      controller.abort(input.reason);
-    };
-    input.addEventListener('abort', listener, { once: true });
-    return [input, listener] as const;
-  });
-  return controller.signal;
+  return linkSignals(inputs).signal;
 }
 
 /** Resolves when `signal` aborts (never rejects). */
@@ -41,28 +27,18 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Races `promise` against `signals` (one or several); the first to abort rejects with its reason.
- * Unlike Promise.race against a long-lived promise (a connection's "lost"), which leaves a
- * reaction on that promise for every call until it settles (hundreds of bytes each, kept for the
- * connection's life), nothing stays attached to a signal once `promise` settled.
+ * Races `promise` against `signal`; on abort rejects with the signal's reason. Nothing stays
+ * attached to the signal once `promise` settled (for a failure that many operations race
+ * against, see Tripwire).
  */
-export function raceAbort<T>(promise: Promise<T>, signals: AbortSignal | readonly AbortSignal[]): Promise<T> {
-  const list: readonly AbortSignal[] = signals instanceof AbortSignal ? [signals] : signals;
-  const aborted = list.find((signal) => signal.aborted);
-  if (aborted !== undefined) {
-    promise.catch(() => undefined);
-    return Promise.reject(aborted.reason as Error);
-  }
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
-    const listeners = list.map((signal) => {
-      const onAbort = (): void => { detach(); reject(signal.reason as Error); };
-      signal.addEventListener('abort', onAbort, { once: true });
-      return onAbort;
-    });
-    const detach = (): void => list.forEach((signal, index) => signal.removeEventListener('abort', listeners[index] as () => void));
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
-      (v) => { detach(); resolve(v); },
-      (e: unknown) => { detach(); reject(e instanceof Error ? e : new Error(String(e))); },
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); },
     );
   });
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { raceAbort, withLinkedSignal } from '../../base/abort.js';
+import { withLinkedSignal } from '../../base/abort.js';
 import { isMutagenError, ProtocolError, wrapError, type MutagenError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
@@ -76,7 +76,7 @@ class RemoteSource implements ForwardSource {
     const connection = this.connection;
     connection.assertUsable();
     try {
-      return await withLinkedSignal([signal, connection.stopSignal], (stop) => raceAbort(connection.mux.accept(stop), connection.lost));
+      return await withLinkedSignal([signal, connection.stopSignal], (stop) => connection.lost.race(connection.mux.accept(stop)));
     } catch (error) {
       throw await connection.translate(error);
     }
@@ -106,7 +106,7 @@ class RemoteDestination implements ForwardDestination {
     }
     let status: number | 'end';
     try {
-      status = await withLinkedSignal([signal, connection.stopSignal], (stop) => raceAbort(readStatusByte(stream, stop), connection.lost));
+      status = await withLinkedSignal([signal, connection.stopSignal], (stop) => connection.lost.race(readStatusByte(stream, stop)));
     } catch (error) {
       stream.destroy();
       throw await this.dialFailure(error);

@@ -1,4 +1,4 @@
-import { anySignal, cancelledError, raceAbort } from '../../base/abort.js';
+import { anySignal, cancelledError, Tripwire } from '../../base/abort.js';
 import { errorMessage, isMutagenError, MutagenError, ProtocolError, TransportError, wrapError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
@@ -30,10 +30,9 @@ function shutDownError(): MutagenError {
  */
 export class AgentForwardConnection {
   readonly failure: Promise<MutagenError>;
-  /** Aborted once, with the failure: raced against every pending operation (see raceAbort). */
-  readonly lost: AbortSignal;
+  /** Trips once, with the failure: raced against every pending operation. */
+  readonly lost = new Tripwire();
   private resolveFailure: (error: MutagenError) => void = () => undefined;
-  private readonly lostController = new AbortController();
   private failed: MutagenError | undefined;
   private closing: Promise<void> | undefined;
   private released: Promise<void> | undefined;
@@ -42,7 +41,6 @@ export class AgentForwardConnection {
 
   constructor(readonly mux: Multiplexer, private readonly role: ForwardRole, private readonly options: AgentForwardConnectionOptions) {
     this.failure = new Promise((resolve) => { this.resolveFailure = resolve; });
-    this.lost = this.lostController.signal;
     const stream = mux.open();
     if (stream.id !== FORWARD_CHANNEL_STREAM_ID) throw new MutagenError('MUTAGEN_INTERNAL', `forwarder channel opened as stream ${stream.id}`);
     this.channel = new Channel(stream, { onEvent: (name, data) => this.onEvent(name, data), logger: options.logger.child('channel') });
@@ -64,7 +62,7 @@ export class AgentForwardConnection {
   async initialize(params: InitializeParams, signal: AbortSignal): Promise<void> {
     let value: unknown;
     try {
-      value = await raceAbort(this.channel.request('initialize', encodeInitialize(params), anySignal([signal, this.stop.signal])), this.lost);
+      value = await this.lost.race(this.channel.request('initialize', encodeInitialize(params), anySignal([signal, this.stop.signal])));
     } catch (error) {
       if (signal.aborted) throw cancelledError();
       const translated = await this.translate(error);
@@ -101,7 +99,7 @@ export class AgentForwardConnection {
     this.failed = error;
     this.options.logger.debug('remote forwarding endpoint failed', { error: error.message });
     this.resolveFailure(error);
-    this.lostController.abort(error);
+    this.lost.trip(error);
     this.stop.abort(error);
     void this.release();
   }
@@ -112,7 +110,7 @@ export class AgentForwardConnection {
       const failed = this.failed !== undefined;
       this.stop.abort(shutDownError());
       if (!failed) {
-        await raceAbort(this.channel.request('shutdown', null, AbortSignal.timeout(SHUTDOWN_GRACE_MS)), this.lost).catch(() => undefined);
+        await this.lost.race(this.channel.request('shutdown', null, AbortSignal.timeout(SHUTDOWN_GRACE_MS))).catch(() => undefined);
         this.resolveFailure(shutDownError());
       }
       await this.release();

@@ -7,20 +7,17 @@ const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'ab
 describe('raceAbort', () => {
   it('settles like the promise and leaves nothing attached to a long-lived signal', async () => {
     const lost = new AbortController();
-    const failed = new AbortController();
-    for (let i = 0; i < 1000; i++) expect(await raceAbort(Promise.resolve(i), [failed.signal, lost.signal])).toBe(i);
+    for (let i = 0; i < 1000; i++) expect(await raceAbort(Promise.resolve(i), lost.signal)).toBe(i);
     await expect(raceAbort(Promise.reject(new Error('write failed')), lost.signal)).rejects.toThrow('write failed');
-    expect([listeners(lost.signal), listeners(failed.signal)]).toEqual([0, 0]);
+    expect(listeners(lost.signal)).toBe(0);
   });
 
-  it('rejects with the reason of the first signal that aborts, then detaches from the others', async () => {
+  it('rejects with the reason once the signal aborts, and at once when it already has', async () => {
     const lost = new AbortController();
-    const failed = new AbortController();
-    const pending = raceAbort(new Promise<never>(() => undefined), [failed.signal, lost.signal]);
-    expect([listeners(lost.signal), listeners(failed.signal)]).toEqual([1, 1]);
+    const pending = raceAbort(new Promise<never>(() => undefined), lost.signal);
+    expect(listeners(lost.signal)).toBe(1);
     lost.abort(new Error('connection to agent lost'));
     await expect(pending).rejects.toThrow('connection to agent lost');
-    expect(listeners(failed.signal)).toBe(0);
     await expect(raceAbort(Promise.resolve(1), lost.signal)).rejects.toThrow('connection to agent lost');
   });
 });
