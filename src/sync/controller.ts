@@ -152,6 +152,7 @@ export class SessionController {
     const signal = this.loop?.controller.signal;
     if (alpha === undefined || beta === undefined || signal === undefined) return;
     const quiet = await Promise.all([alpha.quietSinceScan(signal), beta.quietSinceScan(signal)]).catch(() => [false, false]);
+    this.deps.logger.debug('flush during a cycle', { cycle: serial, alphaQuiet: quiet[0], betaQuiet: quiet[1], running: this.runningCycle });
     if (!quiet.every(Boolean) || this.runningCycle !== serial) return;
     const index = this.pendingFlushes.indexOf(waiter);
     if (index < 0) return;

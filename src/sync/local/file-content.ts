@@ -147,12 +147,18 @@ export async function supplyOne(fd: number, signature: Signature, receiver: Delt
     } else {
       for (let sent = 0; ; ) {
         signal.throwIfAborted();
-        // Sized to what is left (small files are the common case); one more byte detects growth.
-        const buffer = Buffer.allocUnsafe(Math.min(MAX_DATA_OPERATION_SIZE, Math.max(size - sent, 1)));
-        const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+        // Sized to what is left plus one byte (small files are the common case): a read that
+        // comes back short once the scanned size is reached is the end of the file, so a small
+        // file costs one read, not a second one that finds nothing. A file that grew is read on
+        // in whole operations.
+        const left = size - sent;
+        const wanted = left >= 0 ? Math.min(MAX_DATA_OPERATION_SIZE, left + 1) : MAX_DATA_OPERATION_SIZE;
+        const buffer = Buffer.allocUnsafe(wanted);
+        const bytesRead = readSync(fd, buffer, 0, wanted, null);
         if (bytesRead === 0) break;
         sent += bytesRead;
         await send({ kind: 'data', data: buffer.subarray(0, bytesRead) });
+        if (bytesRead < wanted && sent >= size) break;
         await yieldTurn();
       }
     }

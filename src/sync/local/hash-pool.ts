@@ -13,8 +13,12 @@ export type PooledAlgorithm = 'sha1' | 'sha256';
 export const POOLED_FILE_LIMIT = 4 * 1024 * 1024;
 /** A batch is sent once it holds this many files, else at the next turn of the event loop. */
 const BATCH_FILES = 64;
-/** Threads end after this long without work (a scan is a burst; the next one starts them again). */
-const IDLE_EXIT_MS = 2_000;
+/**
+ * Threads end after this long without work (a scan is a burst; the next one starts them again).
+ * Long enough to outlast the pause between one session's end and the next one's start (terminate,
+ * create): a fresh thread costs its start and its compilation again (~0.1 s of CPU for two).
+ */
+const IDLE_EXIT_MS = 30_000;
 
 
 type HashJob = readonly ['hash', string, number, PooledAlgorithm]

@@ -197,4 +197,41 @@ describe('supplyOne without a base', () => {
     expect(received[0]).toMatchObject({ kind: 'operation', expectedSize: content.length });
     expect(received[received.length - 1]).toEqual({ kind: 'done' });
   });
+
+  it('sends files of every size around the operation size whole, and reads on when a file grows while sent', async () => {
+    const dir = await temp('supply-sizes-');
+    const copies = (into: Buffer[]): DeltaReceiver => ({
+      write: (t) => Promise.resolve(void (t.kind === 'operation' && t.operation.kind === 'data' && into.push(Buffer.from(t.operation.data)))),
+      finish: () => Promise.resolve(),
+    });
+    for (const size of [0, 1, 4095, 65_535, 65_536, 65_537, 131_072, 200_003]) {
+      const content = seededBytes(size + 3, size);
+      const file = path.join(dir, `f${size}`);
+      await writeFile(file, content);
+      const data: Buffer[] = [];
+      await supplyFile(file, { blockSize: 0, lastBlockSize: 0, hashes: [] }, copies(data));
+      expect(Buffer.concat(data).equals(content), `size ${size}`).toBe(true);
+      expect(data.every((d) => d.length > 0 && d.length <= 65_536)).toBe(true);
+    }
+    // Growth after the first operation (the size was taken before): the rest is read to its end.
+    const file = path.join(dir, 'growing');
+    const first = seededBytes(9, 70_000);
+    const more = seededBytes(10, 100_000);
+    await writeFile(file, first);
+    const data: Buffer[] = [];
+    const inner = copies(data);
+    let grown = false;
+    const growing: DeltaReceiver = {
+      write: async (t) => {
+        await inner.write(t);
+        if (!grown) {
+          grown = true;
+          await writeFile(file, more, { flag: 'a' });
+        }
+      },
+      finish: () => inner.finish(),
+    };
+    await supplyFile(file, { blockSize: 0, lastBlockSize: 0, hashes: [] }, growing);
+    expect(Buffer.concat(data).equals(Buffer.concat([first, more]))).toBe(true);
+  });
 });
