@@ -337,6 +337,7 @@ export class LocalEndpoint implements Endpoint {
       ? await receiver.copyLocally((relative) => this.absolute(relative), signal)
       : request.paths.map((_, index) => index);
     const yieldTurn = createYielder();
+    const scanned = this.last?.cache;
     for (const i of positions) {
       signal.throwIfAborted();
       await yieldTurn();
@@ -350,7 +351,7 @@ export class LocalEndpoint implements Endpoint {
         continue;
       }
       try {
-        await supplyOne(fd, signature, receiver, yieldTurn, signal);
+        await supplyOne(fd, signature, receiver, yieldTurn, signal, scanned?.get(relative)?.size);
       } finally {
         closeSync(fd);
       }

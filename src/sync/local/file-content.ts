@@ -123,9 +123,14 @@ const READ_AHEAD_MINIMUM = 1024 * 1024;
 /** Size of one read-ahead read, cut into data operations of 64 KiB. */
 const READ_AHEAD_SIZE = 1024 * 1024;
 
-/** Streams one file: whole-file data operations for an empty signature, else an rsync delta. */
-export async function supplyOne(fd: number, signature: Signature, receiver: DeltaReceiver, yieldTurn: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  const size = fstatSync(fd).size;
+/**
+ * Streams one file: whole-file data operations for an empty signature, else an rsync delta.
+ * `scannedSize` (what the last scan found) spares small whole files their fstat: a stale one
+ * only changes how the file is read (reads go on to its end) and the expected size announced,
+ * and a file that changed since the scan fails the receiver's digest check either way.
+ */
+export async function supplyOne(fd: number, signature: Signature, receiver: DeltaReceiver, yieldTurn: () => Promise<void>, signal: AbortSignal, scannedSize?: number): Promise<void> {
+  const size = scannedSize !== undefined && scannedSize < READ_AHEAD_MINIMUM && signature.hashes.length === 0 ? scannedSize : fstatSync(fd).size;
   let first = true;
   const send = async (operation: Operation): Promise<void> => {
     await receiver.write(first ? { kind: 'operation', operation, expectedSize: size } : { kind: 'operation', operation });

@@ -48,6 +48,9 @@ export class ProxyReceiver implements DeltaReceiver {
 
   async write(transmission: Transmission): Promise<void> {
     const transfer = this.transfer ?? this.start();
+    // Taken into the batch at once: nothing to wait for, so nothing to race (a failure shows at
+    // the next write that waits, or at finish()).
+    if (!this.options.lost.tripped && !transfer.failed.tripped && transfer.writer.offer(transmission)) return;
     try {
       await this.options.lost.race(transfer.failed.race(transfer.writer.write(transmission)));
     } catch (error) {

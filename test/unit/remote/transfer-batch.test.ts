@@ -47,6 +47,37 @@ describe('transmission batches', () => {
     });
   });
 
+  it('takes small transmissions at once with offer() until one would fill the batch or a sent batch is unsettled; order is kept with write()', async () => {
+    const pipe = new PassThrough();
+    const batcher = new TransmissionBatcher(new MessageWriter(pipe));
+    const reading = readAll(pipe);
+    const sent: Transmission[] = [];
+    let offered = 0;
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      for (const t of [data(1000, i % 256), done]) {
+        sent.push(t);
+        if (batcher.offer(t)) offered++;
+        else {
+          refused++;
+          await batcher.write(t);
+        }
+      }
+      // Every few files the loop turns: the batch goes out at its end and the next offer is refused.
+      if (i % 7 === 6) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(batcher.offer(data(20_000, 1))).toBe(false);
+    await batcher.finish();
+    // 64 KiB batches of ~1 KiB transmissions: refused when a batch would be full, and once after each turn.
+    expect(offered).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThanOrEqual(85);
+    const messages = await reading;
+    const checker = new TransmissionChecker(Array.from({ length: 600 }, () => EMPTY_SIGNATURE));
+    const received = messages.flatMap((m) => unbatch(m)).map((item) => checker.check(item));
+    expect(checker.complete).toBe(true);
+    expect(plain(received.map((t) => encodeTransmission(t)))).toEqual(plain(sent.map((t) => encodeTransmission(t))));
+  });
+
   it('sends large data operations alone and keeps their place in the order', async () => {
     const pipe = new PassThrough();
     const batcher = new TransmissionBatcher(new MessageWriter(pipe));
