@@ -17,10 +17,10 @@ import { useTempDirectories } from '../../helpers/temp.js';
 const MIB = 1024 * 1024;
 
 /** Streams the file at `file` into `receiver` against `signature` (supplyOne on a descriptor of it). */
-async function supplyFile(file: string, signature: Signature, receiver: DeltaReceiver): Promise<void> {
+async function supplyFile(file: string, signature: Signature, receiver: DeltaReceiver, scannedSize?: number): Promise<void> {
   const fd = openSync(file, 'r');
   try {
-    await supplyOne(fd, signature, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000));
+    await supplyOne(fd, signature, receiver, () => Promise.resolve(), AbortSignal.timeout(10_000), scannedSize);
   } finally {
     closeSync(fd);
   }
@@ -212,6 +212,14 @@ describe('supplyOne without a base', () => {
       await supplyFile(file, { blockSize: 0, lastBlockSize: 0, hashes: [] }, copies(data));
       expect(Buffer.concat(data).equals(content), `size ${size}`).toBe(true);
       expect(data.every((d) => d.length > 0 && d.length <= 65_536)).toBe(true);
+    }
+    // A scanned size that is no longer true (the file changed since the scan): still read whole.
+    const changed = seededBytes(7, 70_000);
+    await writeFile(path.join(dir, 'changed'), changed);
+    for (const scanned of [0, 1, 69_990, 70_010, 200_000]) {
+      const data: Buffer[] = [];
+      await supplyFile(path.join(dir, 'changed'), { blockSize: 0, lastBlockSize: 0, hashes: [] }, copies(data), scanned);
+      expect(Buffer.concat(data).equals(changed), `scanned ${scanned}`).toBe(true);
     }
     // Growth after the first operation (the size was taken before): the rest is read to its end.
     const file = path.join(dir, 'growing');
