@@ -320,13 +320,15 @@ export class LocalEndpoint implements Endpoint {
     const signatures: Signature[] = [];
     // A base is what the last scan saw as a file at the same path: new paths (all of them in an
     // initial sync) need no open that fails.
+    const fromDisk = { files: 0, since: performance.now() };
     for (const p of paths) {
-      const scanned = last.cache.get(p);
-      if (!this.options.computeSignatures || scanned === undefined) signatures.push(EMPTY_SIGNATURE);
-      else signatures.push(this.signatureMemory.lookup(p, scanned) ?? await signatureAt(this.absolute(p), signal));
+      const scanned = this.options.computeSignatures ? last.cache.get(p) : undefined;
+      const known = scanned === undefined ? EMPTY_SIGNATURE : this.signatureMemory.lookup(p, scanned);
+      if (known === undefined) fromDisk.files++;
+      signatures.push(known ?? await signatureAt(this.absolute(p), signal));
     }
-    const memory = this.options.computeSignatures ? this.signatureMemory : undefined;
-    this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging, memory);
+    if (fromDisk.files > 0) this.options.logger.debug('base signatures read from disk', { files: fromDisk.files, ms: Math.round(performance.now() - fromDisk.since) });
+    this.receiver = new StagingReceiver(this.options.root, paths, signatures, this.staging, this.options.computeSignatures ? this.signatureMemory : undefined);
     return { paths, signatures, receiver: this.receiver };
   }
 
@@ -337,7 +339,6 @@ export class LocalEndpoint implements Endpoint {
       ? await receiver.copyLocally((relative) => this.absolute(relative), signal)
       : request.paths.map((_, index) => index);
     const yieldTurn = createYielder();
-    const scanned = this.last?.cache;
     for (const i of positions) {
       signal.throwIfAborted();
       await yieldTurn();
@@ -351,7 +352,7 @@ export class LocalEndpoint implements Endpoint {
         continue;
       }
       try {
-        await supplyOne(fd, signature, receiver, yieldTurn, signal, scanned?.get(relative)?.size);
+        await supplyOne(fd, signature, receiver, yieldTurn, signal, this.last?.cache.get(relative)?.size);
       } finally {
         closeSync(fd);
       }
