@@ -1,5 +1,5 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import { MutagenError } from './errors.js';
+import { asError, MutagenError } from './errors.js';
 
 /** Sleeps for `ms`, rejecting with an AbortError when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -109,6 +109,11 @@ export class Tripwire {
     this.pending.clear();
   }
 
+  /** Trips with `promise`'s failure, if it fails (a request whose failure ends the operations). */
+  tripOnRejection(promise: Promise<unknown>): void {
+    promise.catch((error: unknown) => this.trip(asError(error)));
+  }
+
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.failure !== undefined) {
       promise.catch(() => undefined);
@@ -118,7 +123,7 @@ export class Tripwire {
       this.pending.add(reject);
       promise.then(
         (value) => { this.pending.delete(reject); resolve(value); },
-        (error: unknown) => { this.pending.delete(reject); reject(error instanceof Error ? error : new Error(String(error))); },
+        (error: unknown) => { this.pending.delete(reject); reject(asError(error)); },
       );
     });
   }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import type { InflateRaw } from 'node:zlib';
-import { ProtocolError, TransportError } from '../base/errors.js';
+import { asError, ProtocolError, TransportError } from '../base/errors.js';
 import { ByteQueue } from './byte-queue.js';
 import { BLOCK_HEADER_SIZE, BLOCK_KIND_DEFLATED, BLOCK_KIND_STORED, MAX_BLOCK_WIRE_SIZE } from './compression-block.js';
 
@@ -72,7 +72,7 @@ export class BlockReader extends Readable {
         while (this.wanted && !this.destroyed && this.step()) { /* step until it has to wait */ }
       } while (this.pumpAgain);
     } catch (error) {
-      this.destroy(error instanceof Error ? error : new Error(String(error)));
+      this.destroy(asError(error));
     } finally {
       this.pumping = false;
     }

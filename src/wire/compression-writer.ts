@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { constants, createDeflateRaw } from 'node:zlib';
 import type { DeflateRaw } from 'node:zlib';
 import { BLOCK_KIND_DEFLATED, BLOCK_KIND_STORED, blockHeader, shouldStore, MAX_BLOCK_PAYLOAD } from './compression-block.js';
+import { asError } from '../base/errors.js';
 
 /** Bytes accepted (pending + queued blocks) before write callbacks wait: two blocks, so one
  *  block fills while the previous one is compressed. */
@@ -127,7 +128,7 @@ export class BlockWriter extends Writable {
         this.release();
       }
     } catch (error) {
-      this.destroy(error instanceof Error ? error : new Error(String(error)));
+      this.destroy(asError(error));
     } finally {
       this.running = false;
     }

@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { MutagenError } from '../../base/errors.js';
+import { asError, MutagenError } from '../../base/errors.js';
 import { startScriptWorker } from '../../base/script-worker.js';
 
 /** What placement and the scan cache need of a written file's stat. */
@@ -136,7 +136,7 @@ export class StagingWriter {
     try {
       worker = this.start();
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = asError(error);
       for (const callback of batch.done) callback(failure);
       throw error;
     }

@@ -3,6 +3,7 @@ import {
   renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, type BigIntStats, type Dirent, type MakeDirectoryOptions,
   type RmOptions, type Stats,
 } from 'node:fs';
+import { asError } from '../../base/errors.js';
 
 /**
  * Promise-shaped wrappers around the synchronous file-system calls used by staging and
@@ -16,7 +17,7 @@ function call<T>(operation: () => T): Promise<T> {
   try {
     return Promise.resolve(operation());
   } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(asError(error));
   }
 }
 

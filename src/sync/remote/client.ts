@@ -136,7 +136,7 @@ export class RemoteEndpoint implements Endpoint {
     const result = this.call('supply', encodeSupply(stream.id, request.paths, request.signatures), signal, () => undefined, 'supply result');
     // Only a failure of the request interrupts reading; its success may overtake the data.
     const requestFailed = new Tripwire();
-    result.catch((error: unknown) => requestFailed.trip(error instanceof Error ? error : new Error(String(error))));
+    requestFailed.tripOnRejection(result);
     const messages = new ReadAhead(new MessageReader(stream, { maxMessageSize: TRANSFER_MESSAGE_LIMIT }), stop.signal);
     const checker = new TransmissionChecker(request.signatures);
     try {

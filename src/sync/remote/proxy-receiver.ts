@@ -74,10 +74,8 @@ export class ProxyReceiver implements DeltaReceiver {
     const stream = this.options.open();
     const done = this.options.request(stream.id);
     const transfer: Transfer = { stream, writer: new TransmissionBatcher(new MessageWriter(stream)), done, failed: new Tripwire(), remoteError: undefined };
-    done.catch((error: unknown) => {
-      transfer.remoteError = error;
-      transfer.failed.trip(error instanceof Error ? error : new Error(String(error)));
-    });
+    done.catch((error: unknown) => { transfer.remoteError = error; });
+    transfer.failed.tripOnRejection(done);
     this.transfer = transfer;
     return transfer;
   }

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { anySignal, whenAborted } from '../../base/abort.js';
-import { errorMessage, MutagenError } from '../../base/errors.js';
+import { asError, errorMessage, MutagenError } from '../../base/errors.js';
 import type { Logger } from '../../base/logger.js';
 import { Channel } from '../../wire/channel.js';
 import type { Multiplexer } from '../../wire/multiplexer.js';
@@ -87,7 +87,7 @@ class SyncServer {
     try {
       for (;;) this.streams.put(await this.mux.accept(signal));
     } catch (error) {
-      this.streams.close(error instanceof Error ? error : new Error(String(error)));
+      this.streams.close(asError(error));
     }
   }
 

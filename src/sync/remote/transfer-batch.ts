@@ -36,9 +36,8 @@ export class TransmissionBatcher implements DeltaReceiver {
   offer(transmission: Transmission): boolean {
     if (this.backlog !== undefined) return false;
     const size = dataSize(transmission);
-    if (size > SMALL_DATA || this.bytes + size + ITEM_OVERHEAD >= BATCH_BYTES || this.items.length + 1 >= MAX_BATCH_ITEMS) return false;
-    this.items.push(encodeTransmission(transmission));
-    this.bytes += size + ITEM_OVERHEAD;
+    if (size > SMALL_DATA || this.fillsBatch(size)) return false;
+    this.gather(transmission, size);
     this.schedule();
     return true;
   }
@@ -52,13 +51,23 @@ export class TransmissionBatcher implements DeltaReceiver {
       await Promise.all([flushed, sent]);
       return;
     }
-    this.items.push(encodeTransmission(transmission));
-    this.bytes += size + ITEM_OVERHEAD;
-    if (this.bytes >= BATCH_BYTES || this.items.length >= MAX_BATCH_ITEMS) {
+    const full = this.fillsBatch(size);
+    this.gather(transmission, size);
+    if (full) {
       await this.flush();
       return;
     }
     this.schedule();
+  }
+
+  /** Whether a transmission with `size` bytes of data makes the gathered batch due. */
+  private fillsBatch(size: number): boolean {
+    return this.bytes + size + ITEM_OVERHEAD >= BATCH_BYTES || this.items.length + 1 >= MAX_BATCH_ITEMS;
+  }
+
+  private gather(transmission: Transmission, size: number): void {
+    this.items.push(encodeTransmission(transmission));
+    this.bytes += size + ITEM_OVERHEAD;
   }
 
   /** Sends what is gathered and ends the stream once everything is flushed. */
