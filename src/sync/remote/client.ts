@@ -3,7 +3,7 @@ import { errorMessage, MutagenError } from '../../base/errors.js';
 import type { Disposable } from '../../base/disposable.js';
 import type { Logger } from '../../base/logger.js';
 import type { ResolvedEndpointConfiguration } from '../../model/configuration.js';
-import type { Change } from '../../model/entry.js';
+import type { Change, Entry } from '../../model/entry.js';
 import type { StagingProgress } from '../../model/session.js';
 import { Channel } from '../../wire/channel.js';
 import { MessageReader } from '../../wire/messages.js';
@@ -12,12 +12,12 @@ import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, Supp
 import { DIGEST_LENGTHS } from '../local/hasher.js';
 import { InvalidMessage, protocolError } from './entry-codec.js';
 import {
-  CHANNEL_STREAM_ID, encodeConnect, encodeStage, encodeSupply, encodeTransition, parseConnectResult, parseScanResult,
+  type BaselineAdvance, CHANNEL_STREAM_ID, encodeConnect, encodeStage, encodeSupply, encodeTransition, parseConnectResult, parseScanResult,
   parseStageResult, parseStagingProgress, parseTransitionResult,
 } from './messages.js';
 import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT, TRANSFER_WINDOW } from './proxy-receiver.js';
 import { ReadAhead } from './read-ahead.js';
-import { receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
+import { deriveBaseline, receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
 import { TransmissionChecker, unbatch } from './transmission.js';
 
 export interface RemoteConnectRequest {
@@ -162,7 +162,23 @@ export class RemoteEndpoint implements Endpoint {
 
   async transition(changes: readonly Change[], signal: AbortSignal): Promise<TransitionResult> {
     this.progress = undefined;
-    return this.call('transition', encodeTransition(changes), signal, (v) => parseTransitionResult(v, changes, this.digestLength), 'transition result');
+    const { baseline, ...result } = await this.call('transition', encodeTransition(changes), signal, (v) => parseTransitionResult(v, changes, this.digestLength), 'transition result');
+    this.advanceHeld(changes, result.results, baseline);
+    return result;
+  }
+
+  /**
+   * The tree we hold, with what the transition left at each changed path, as the base of the
+   * next snapshot delta: what the agent did (SnapshotSender.advance, `baseline`) when it
+   * derived it from the sequence we hold. Otherwise, or when our derivation fails, the next
+   * scan names a sequence the agent no longer has and gets a full snapshot.
+   */
+  private advanceHeld(changes: readonly Change[], results: readonly (Entry | undefined)[], baseline: BaselineAdvance | undefined): void {
+    const held = this.held;
+    if (held === undefined || baseline === undefined || baseline.from !== held.sequence) return;
+    const derived = deriveBaseline(held.snapshot.content, held.nodes, changes, results);
+    if (derived === undefined) return;
+    this.held = { sequence: baseline.sequence, snapshot: { ...held.snapshot, content: derived.content }, nodes: derived.nodes };
   }
 
   /** Asks the agent's endpoint (a side request, answered while another call runs); false on any failure. */

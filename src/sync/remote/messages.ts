@@ -203,7 +203,13 @@ const SAME_AS_NEW = 0;
 const SAME_AS_OLD = 1;
 
 /** Results equal to the change's new or old entry travel as a marker (and keep its identity). */
-export function encodeTransitionResult(changes: readonly Change[], result: TransitionResult): unknown {
+/** The agent's new delta base after a transition (SnapshotSender.advance): derived from `from` as sequence `sequence`. */
+export interface BaselineAdvance {
+  readonly from: number;
+  readonly sequence: number;
+}
+
+export function encodeTransitionResult(changes: readonly Change[], result: TransitionResult, baseline?: BaselineAdvance): unknown {
   const results = result.results.map((entry, i): WireEntry | number | null => {
     const change = changes[i];
     if (change !== undefined && entry !== undefined) {
@@ -212,14 +218,18 @@ export function encodeTransitionResult(changes: readonly Change[], result: Trans
     }
     return encodeWireEntry(entry);
   });
-  return { results, problems: result.problems.map((p) => [p.path, p.error]), missingStagedFiles: result.missingStagedFiles };
+  return {
+    results, problems: result.problems.map((p) => [p.path, p.error]), missingStagedFiles: result.missingStagedFiles,
+    baseline: baseline === undefined ? null : [baseline.from, baseline.sequence],
+  };
 }
 
-export function parseTransitionResult(value: unknown, changes: readonly Change[], digestLength: number): TransitionResult {
+export function parseTransitionResult(value: unknown, changes: readonly Change[], digestLength: number): TransitionResult & { readonly baseline?: BaselineAdvance } {
   const result = parse(z.strictObject({
     results: z.array(z.unknown()).max(MAX_LIST),
     problems: z.array(z.tuple([z.string(), z.string()])).max(MAX_LIST),
     missingStagedFiles: z.boolean(),
+    baseline: z.tuple([count, count]).nullable().optional(),
   }), value, 'transition result');
   if (result.results.length !== changes.length) throw new InvalidMessage(`${result.results.length} results for ${changes.length} changes`);
   const limits = new EntryLimits(digestLength);
@@ -232,7 +242,8 @@ export function parseTransitionResult(value: unknown, changes: readonly Change[]
   const problems: Problem[] = result.problems.map(([path, error]) => ({
     path: validPath(path, 'problem path'), error: boundedString(error, MAX_PROBLEM_LENGTH, path, 'problem'),
   }));
-  return { results, problems, missingStagedFiles: result.missingStagedFiles };
+  const baseline = result.baseline ?? undefined;
+  return { results, problems, missingStagedFiles: result.missingStagedFiles, ...(baseline === undefined ? {} : { baseline: { from: baseline[0], sequence: baseline[1] } }) };
 }
 
 // --- staging progress ------------------------------------------------------------------------

@@ -80,7 +80,8 @@ export class EndpointHandlers {
       case 'transition': {
         this.plan = undefined;
         const changes = validated('transition request', () => parseTransition(params, this.digestLength));
-        return encodeTransitionResult(changes, await this.endpoint.transition(changes, signal));
+        const result = await this.endpoint.transition(changes, signal);
+        return encodeTransitionResult(changes, result, this.snapshots.advance(changes, result.results));
       }
       default:
         throw new MutagenError('MUTAGEN_PROTOCOL', `unknown method ${JSON.stringify(method.slice(0, 64))}`);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { Entry, Snapshot } from '../../model/entry.js';
+import type { Change, Entry, Snapshot } from '../../model/entry.js';
 import { isDirectoryLike, joinPath } from '../../model/entry.js';
 import { entriesEqual, entryAt } from '../core/entries.js';
 import {
@@ -72,6 +72,24 @@ export class SnapshotSender {
     return wire(snapshot, sequence, last.sequence, encoded, nodes);
   }
 
+  /**
+   * After a transition: the tree last sent, with what the transition left at each changed path
+   * (its results), becomes the base of the next delta under a new sequence, so that the next
+   * scan does not send again what the transition reported (after an initial sync: the whole
+   * tree). The daemon derives the same tree from the same results (deriveBaseline) when it holds
+   * `from`; when it does not, its next scan request names another sequence and gets a full
+   * snapshot. Undefined when nothing was sent yet or the results do not apply.
+   */
+  advance(changes: readonly Change[], results: readonly (Entry | undefined)[]): { readonly from: number; readonly sequence: number } | undefined {
+    const last = this.last;
+    if (last === undefined) return undefined;
+    const derived = deriveBaseline(last.snapshot.content, last.nodes, changes, results);
+    if (derived === undefined) return undefined;
+    const sequence = ++this.counter;
+    this.last = { sequence, snapshot: { ...last.snapshot, content: derived.content }, nodes: derived.nodes };
+    return { from: last.sequence, sequence };
+  }
+
   /** The last snapshot sent, in full (the daemon lost track); undefined before any scan. */
   resend(): WireSnapshot | undefined {
     const last = this.last;
@@ -140,6 +158,30 @@ export function receiveSnapshot(value: unknown, held: HeldSnapshot | undefined, 
     totalFileSize: message.totalFileSize,
   };
   return { sequence: message.sequence, snapshot, nodes };
+}
+
+/**
+ * `content` (of `nodes` entries) with each change's path replaced by its transition result
+ * (what is on disk there now); a result absent where nothing was is no replacement. Undefined
+ * when the changes do not apply as replacements (nested or repeated paths, a parent that is not
+ * a directory): the agent (SnapshotSender.advance) and the daemon decide alike, as both run this
+ * on the same tree and the same results.
+ */
+export function deriveBaseline(
+  content: Entry | undefined, nodes: number, changes: readonly Change[], results: readonly (Entry | undefined)[],
+): { content: Entry | undefined; nodes: number } | undefined {
+  if (results.length !== changes.length) return undefined;
+  const replacements: Replacement[] = [];
+  changes.forEach((change, index) => {
+    const result = results[index];
+    if (result !== undefined || entryAt(content, change.path) !== undefined) replacements.push([change.path, result]);
+  });
+  try {
+    return applyReplacements(content, nodes, replacements);
+  } catch (error) {
+    if (error instanceof InvalidMessage) return undefined;
+    throw error;
+  }
 }
 
 interface TrieNode {
