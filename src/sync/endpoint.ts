@@ -71,6 +71,11 @@ export type Transmission =
 /** Awaiting write() is the back-pressure. finish() after the last path's `done`. */
 export interface DeltaReceiver {
   write(transmission: Transmission): Promise<void>;
+  /**
+   * The same as write() of a data operation with `data` followed by write() of a `done` without
+   * error: a file whose whole content came in one piece. For receivers with a cheaper path for it.
+   */
+  writeWhole?(data: Uint8Array, expectedSize: number | undefined): Promise<void>;
   finish(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
@@ -36,6 +37,33 @@ class WasmHasher implements Hasher {
   digest(): Uint8Array {
     return this.hash.digest('binary');
   }
+}
+
+type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer;
+
+/**
+ * node:crypto's one-shot hash (Node 20.12+, 21.7+) when it returns a digest buffer: no Hash
+ * object per call. Older runtimes (a remote's Node 18) hash through createHash().
+ */
+const oneShot: OneShot | undefined = ((): OneShot | undefined => {
+  const candidate = (crypto as { hash?: unknown }).hash;
+  if (typeof candidate !== 'function') return undefined;
+  const hash = candidate as OneShot;
+  try {
+    const probe: unknown = hash('sha1', new Uint8Array(0), 'buffer');
+    return probe instanceof Uint8Array && probe.byteLength === DIGEST_LENGTHS.sha1 ? hash : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * The digest of `data` in one synchronous call, for the algorithms node:crypto serves; undefined
+ * for the others (use a Hasher).
+ */
+export function hashWhole(algorithm: HashAlgorithm, data: Uint8Array): Uint8Array | undefined {
+  if (algorithm !== 'sha1' && algorithm !== 'sha256') return undefined;
+  return oneShot !== undefined ? oneShot(algorithm, data, 'buffer') : createHash(algorithm).update(data).digest();
 }
 
 /**

@@ -100,6 +100,29 @@ export class StagingReceiver implements DeltaReceiver {
   }
 
   /**
+   * A file new to this side (no base) whose whole content came in one piece, staged as write()
+   * of the data and of `done` would: small ones go to the store without a sink (one hash call,
+   * the writer thread writes them), the others through write().
+   */
+  async writeWhole(data: Uint8Array, expectedSize: number | undefined): Promise<void> {
+    const index = this.current === undefined ? this.order[this.position] : undefined;
+    const relative = index === undefined ? undefined : this.paths[index];
+    if (index !== undefined && relative !== undefined && this.signatures[index]?.hashes.length === 0
+      && (this.memory === undefined || (expectedSize ?? 0) < REMEMBERED_SIGNATURE_MINIMUM)) {
+      const staged = this.store.stageWhole(relative, data);
+      if (staged !== undefined && (await staged)) {
+        this.position += 1;
+        this.receivedFiles += 1;
+        this.totalReceivedSize += data.byteLength;
+        this.memory?.forget(relative);
+        return;
+      }
+    }
+    await this.write({ kind: 'operation', operation: { kind: 'data', data }, ...(expectedSize === undefined ? {} : { expectedSize }) });
+    await this.write({ kind: 'done' });
+  }
+
+  /**
    * Stages the plan's paths that have no base (files new to this side) from the sender's root
    * on this machine (local↔local sessions: `source` maps a path to the sender's file): each is
    * copied and hashed by a file thread (StagingStore.copyIn), so the event loop only dispatches

@@ -9,7 +9,7 @@ import { childPath } from '../../base/paths.js';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { digestHex } from '../../model/entry.js';
 import { hashPool, POOLED_FILE_LIMIT, type CopyResult, type SideCopy } from './hash-pool.js';
-import { createHasher } from './hasher.js';
+import { createHasher, hashWhole } from './hasher.js';
 import { StagedIndex, type StagedFile } from './staging-index.js';
 import { JOURNAL_NAME, StagingJournal } from './staging-journal.js';
 import { stagingWriter, WRITER_FILE_LIMIT, type WrittenStat } from './staging-writer.js';
@@ -241,23 +241,40 @@ export class StagingStore {
         throw new MutagenError('MUTAGEN_STAGING', `unable to create staged file: ${errorMessage(error)}`, { cause: error });
       }
     };
-    const hand = async (data: Uint8Array, digest: Uint8Array): Promise<boolean> => {
-      try {
-        // Recorded once written; a file that could not be written is simply not staged (the
-        // transition reports it missing and the next cycle retries, §5.7).
-        await stagingWriter.add(file, mode, data, (result) => {
-          if (result instanceof Error) return;
-          void this.record(relative, name, digest, result).catch(() => undefined);
-        });
-        return true;
-      } catch {
-        return false; // no writer thread (it could not start): the sink writes the file itself
-      }
-    };
     return new FileSink({
-      file, hasher, maxSize: this.options.maxFileSize, buffers, open, hand, takeLarge, release, flushEarly: replacing,
+      file, hasher, maxSize: this.options.maxFileSize, buffers, open, takeLarge,
+      hand: async (data, digest) => this.hand(relative, name, data, digest), release, flushEarly: replacing,
       record: (digest, stat) => this.record(relative, name, digest, stat),
     });
+  }
+
+  /**
+   * Stages a whole small file that arrived in one piece without a sink (StagingReceiver
+   * .writeWhole): hashed here in one call, written by the writer thread and recorded once
+   * written. Undefined when that does not apply (root not ready yet, too large, a hash without a
+   * one-shot form); resolves to false when there is no writer thread. Either way nothing was
+   * staged then: use createSink().
+   */
+  stageWhole(relative: string, data: Uint8Array): Promise<boolean> | undefined {
+    if (!this.loaded || !this.rootSettled || data.byteLength > Math.min(WRITER_FILE_LIMIT, this.options.maxFileSize)) return undefined;
+    const digest = hashWhole(this.options.hash, data);
+    if (digest === undefined) return undefined;
+    return this.hand(relative, this.nextName(), data, digest);
+  }
+
+  /** Hands a complete file to the writer thread, to be recorded once written; false if there is no thread. */
+  private async hand(relative: string, name: string, data: Uint8Array, digest: Uint8Array): Promise<boolean> {
+    try {
+      // Recorded once written; a file that could not be written is simply not staged (the
+      // transition reports it missing and the next cycle retries, §5.7).
+      await stagingWriter.add(childPath(this.options.root, name), this.options.fileMode ?? 0o600, data, (result) => {
+        if (result instanceof Error) return;
+        void this.record(relative, name, digest, result).catch(() => undefined);
+      });
+      return true;
+    } catch {
+      return false; // no writer thread (it could not start)
+    }
   }
 
   /** A fresh name in the root, once the root is ready (created, and loaded on first use). */

@@ -119,8 +119,21 @@ export class EndpointHandlers {
       for (;;) {
         const value = await messages.next();
         if (value === undefined) break;
-        for (const item of validated('transmission', () => unbatch(value))) {
-          await plan.receiver.write(validated('transmission', () => checker.check(item)));
+        const items = validated('transmission', () => unbatch(value));
+        for (let index = 0; index < items.length; index++) {
+          const transmission = validated('transmission', () => checker.check(items[index]));
+          // A file whose content is one data operation, then its `done`: received whole.
+          if (plan.receiver.writeWhole !== undefined && transmission.kind === 'operation' && transmission.operation.kind === 'data' && index + 1 < items.length) {
+            const next = validated('transmission', () => checker.check(items[++index]));
+            if (next.kind === 'done' && next.error === undefined) {
+              await plan.receiver.writeWhole(transmission.operation.data, transmission.expectedSize);
+              continue;
+            }
+            await plan.receiver.write(transmission);
+            await plan.receiver.write(next);
+            continue;
+          }
+          await plan.receiver.write(transmission);
         }
         if (messages.consumed - collected >= COLLECT_EVERY_BYTES) {
           collected = messages.consumed;

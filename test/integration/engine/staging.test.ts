@@ -5,7 +5,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MutagenError } from '../../../src/base/errors.js';
 import { digestHex } from '../../../src/model/entry.js';
+import { StagingReceiver } from '../../../src/sync/local/receiver.js';
 import { StagingStore } from '../../../src/sync/local/staging.js';
+import { EMPTY_SIGNATURE } from '../../../src/sync/rsync/types.js';
 import { sha1, stage } from './transition-fixtures.js';
 
 let base: string;
@@ -181,6 +183,35 @@ describe('StagingStore', () => {
     await aborted.abort();
     expect(await openDescriptors()).toBe(0);
     expect(await filesUnder(root)).toEqual([path.relative(root, staged ?? ''), 'journal'].sort());
+  });
+
+  it('stages files received whole without a sink once its root is ready, as a sink would', async () => {
+    const s = store(65_536);
+    const sinks = vi.spyOn(s, 'createSink');
+    const paths = ['a', 'dir/b', 'c', 'd', 'too-big'];
+    const contents = [Buffer.from('first, before the root exists'), Buffer.alloc(65_536, 3), Buffer.from('third'), Buffer.alloc(1, 9), Buffer.alloc(65_537, 1)];
+    const receiver = new StagingReceiver(base, paths, paths.map(() => EMPTY_SIGNATURE), s);
+    for (const content of contents) await receiver.writeWhole(content, content.length);
+    await receiver.finish();
+    await s.settled();
+    // The first file made the root (through a sink); the one past the size limit failed in one.
+    expect(sinks.mock.calls.map(([relative]) => relative)).toEqual(['a', 'too-big']);
+    for (const [index, relative] of paths.slice(0, 4).entries()) {
+      const content = contents[index] ?? Buffer.alloc(0);
+      const staged = await s.stagedFile(relative, sha1(content));
+      expect(staged, relative).toBeDefined();
+      expect(await readFile(staged ?? '')).toEqual(content);
+    }
+    expect(await s.contains('too-big', sha1(contents[4] ?? Buffer.alloc(0)))).toBe(false);
+    expect(receiver.progress()).toBeUndefined();
+    // Still a content check: bytes that are not what the scan saw are not found under its digest.
+    const later = new StagingReceiver(base, ['e'], [EMPTY_SIGNATURE], s);
+    await later.writeWhole(Buffer.from('changed in transit'), 18);
+    await later.finish();
+    await s.settled();
+    expect(await s.contains('e', sha1('what the scan saw'))).toBe(false);
+    expect(await s.contains('e', sha1('changed in transit'))).toBe(true);
+    expect(sinks).toHaveBeenCalledTimes(2);
   });
 
   it('fails a write past the maximum staging file size and stages nothing', async () => {
