@@ -37,6 +37,20 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return parsed.data;
 }
 
+/**
+ * The elements of a list with one element per file (stage and transition requests), checked by
+ * hand: as z.tuple() elements they cost several microseconds each, on the path of every cycle.
+ * Each must be an array of `length` fields; `take` checks and converts them.
+ */
+function perFile<T>(items: readonly unknown[], length: number, what: string, take: (fields: readonly unknown[]) => T): T[] {
+  return items.map((item, index) => {
+    if (!Array.isArray(item) || item.length !== length) throw new InvalidMessage(`malformed ${what}: element ${index} is not a list of ${length} fields`);
+    return take(item);
+  });
+}
+
+const perFileList = z.array(z.unknown()).max(MAX_LIST);
+
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const shortString = z.string().max(MAX_STRING);
 
@@ -114,10 +128,12 @@ export function encodeStage(files: readonly StageRequest[]): unknown {
 }
 
 export function parseStage(value: unknown, digestLength: number): StageRequest[] {
-  const { files } = parse(z.strictObject({ files: z.array(z.tuple([z.string(), z.instanceof(Uint8Array)])).max(MAX_LIST) }), value, 'stage request');
-  return files.map(([path, digest]) => {
-    if (digest.byteLength !== digestLength) throw new InvalidMessage(`digest of ${JSON.stringify(path)} has ${digest.byteLength} bytes, expected ${digestLength}`);
-    return { path: validPath(path), digest: new Uint8Array(digest) };
+  const { files } = parse(z.strictObject({ files: perFileList }), value, 'stage request');
+  return perFile(files, 2, 'stage request', ([path, digest]) => {
+    const at = validPath(path);
+    if (!(digest instanceof Uint8Array)) throw new InvalidMessage(`digest of ${JSON.stringify(at)} is not bytes`);
+    if (digest.byteLength !== digestLength) throw new InvalidMessage(`digest of ${JSON.stringify(at)} has ${digest.byteLength} bytes, expected ${digestLength}`);
+    return { path: at, digest: new Uint8Array(digest) };
   });
 }
 
@@ -191,9 +207,9 @@ export function encodeTransition(changes: readonly Change[]): unknown {
 }
 
 export function parseTransition(value: unknown, digestLength: number): Change[] {
-  const { changes } = parse(z.strictObject({ changes: z.array(z.tuple([z.string(), z.unknown(), z.unknown()])).max(MAX_LIST) }), value, 'transition request');
+  const { changes } = parse(z.strictObject({ changes: perFileList }), value, 'transition request');
   const limits = new EntryLimits(digestLength);
-  return changes.map(([path, old, next]) => {
+  return perFile(changes, 3, 'transition request', ([path, old, next]) => {
     const at = validPath(path, 'change path');
     return { path: at, old: decodeWireEntry(old, limits, at), new: decodeWireEntry(next, limits, at) };
   });
@@ -202,12 +218,13 @@ export function parseTransition(value: unknown, digestLength: number): Change[] 
 const SAME_AS_NEW = 0;
 const SAME_AS_OLD = 1;
 
-/** Results equal to the change's new or old entry travel as a marker (and keep its identity). */
 /** The agent's new delta base after a transition (SnapshotSender.advance): derived from `from` as sequence `sequence`. */
 export interface BaselineAdvance {
   readonly from: number;
   readonly sequence: number;
 }
+
+/** Results equal to the change's new or old entry travel as a marker (and keep its identity). */
 
 export function encodeTransitionResult(changes: readonly Change[], result: TransitionResult, baseline?: BaselineAdvance): unknown {
   const results = result.results.map((entry, i): WireEntry | number | null => {

@@ -65,6 +65,10 @@ describe('message validation', () => {
     expect(parseStage({ files: request.map((f) => [f.path, f.digest]) }, 20)).toEqual(request);
     expect(() => parseStage({ files: [['a', digest(1, 16)]] }, 20)).toThrow(/expected 20/);
     expect(() => parseStage({ files: [['../a', digest(1)]] }, 20)).toThrow(InvalidMessage);
+    expect(() => parseStage({ files: [['a', digest(1)], 'b'] }, 20)).toThrow(/element 1 is not a list of 2 fields/);
+    expect(() => parseStage({ files: [['a', digest(1), 3]] }, 20)).toThrow(/element 0 is not a list of 2 fields/);
+    expect(() => parseStage({ files: [[7, digest(1)]] }, 20)).toThrow(/path is not a string/);
+    expect(() => parseStage({ files: [['a', 'digest']] }, 20)).toThrow(/digest of "a" is not bytes/);
     const signature = encodeSignature(signatureOfBytes(new Uint8Array(5000).fill(7)));
     expect(parseStageResult({ paths: ['a', 'd'], signatures: [signature, signature] }, request).paths).toEqual(['a', 'd']);
     expect(() => parseStageResult({ paths: ['d', 'a'], signatures: [signature, signature] }, request)).toThrow(/ordered subset/);
@@ -118,6 +122,7 @@ describe('message validation', () => {
     expect(() => parseTransitionResult({ results: [0], problems: [], missingStagedFiles: false }, changes, 20)).toThrow(/1 results for 2 changes/);
     expect(() => parseTransitionResult({ results: [0, 0], problems: [['../x', 'e']], missingStagedFiles: false }, changes, 20)).toThrow(InvalidMessage);
     expect(() => parseTransition({ changes: [['a/../..', null, null]] }, 20)).toThrow(InvalidMessage);
+    expect(() => parseTransition({ changes: [['a', null]] }, 20)).toThrow(/element 0 is not a list of 3 fields/);
   });
 
   it('checks connect requests', () => {
