@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sleep } from '../base/abort.js';
 import { errorMessage, isAbortError, MutagenError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
@@ -363,13 +364,18 @@ export class SessionController {
 
   /**
    * Starts writing the new ancestor without holding up the next cycle's watch and scan (encoding
-   * a large tree takes a while). Writes stay ordered; a failed write fails the loop at the next
-   * save or reconnect, and stop() waits for the last one, so reset/terminate never race it.
+   * a large tree takes a while). The encoding starts in a later turn of the event loop: the
+   * flushes this cycle answers are sent first (a 20k-entry tree takes tens of milliseconds).
+   * Writes stay ordered; a failed write fails the loop at the next save or reconnect, and stop()
+   * waits for the last one, so reset/terminate never race it.
    */
   private async queueSave(ancestor: Entry | undefined): Promise<void> {
     const previous = this.saving;
     await previous;
-    this.saving = previous.then(() => this.deps.saveAncestor(ancestor));
+    this.saving = previous.then(async () => {
+      await nextTurn();
+      await this.deps.saveAncestor(ancestor);
+    });
     this.saving.catch((error: unknown) => {
       this.lastError = `unable to save archive: ${errorMessage(error)}`;
       this.deps.onChange();
