@@ -225,7 +225,6 @@ export interface BaselineAdvance {
 }
 
 /** Results equal to the change's new or old entry travel as a marker (and keep its identity). */
-
 export function encodeTransitionResult(changes: readonly Change[], result: TransitionResult, baseline?: BaselineAdvance): unknown {
   const results = result.results.map((entry, i): WireEntry | number | null => {
     const change = changes[i];

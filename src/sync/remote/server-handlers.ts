@@ -119,22 +119,7 @@ export class EndpointHandlers {
       for (;;) {
         const value = await messages.next();
         if (value === undefined) break;
-        const items = validated('transmission', () => unbatch(value));
-        for (let index = 0; index < items.length; index++) {
-          const transmission = validated('transmission', () => checker.check(items[index]));
-          // A file whose content is one data operation, then its `done`: received whole.
-          if (plan.receiver.writeWhole !== undefined && transmission.kind === 'operation' && transmission.operation.kind === 'data' && index + 1 < items.length) {
-            const next = validated('transmission', () => checker.check(items[++index]));
-            if (next.kind === 'done' && next.error === undefined) {
-              await plan.receiver.writeWhole(transmission.operation.data, transmission.expectedSize);
-              continue;
-            }
-            await plan.receiver.write(transmission);
-            await plan.receiver.write(next);
-            continue;
-          }
-          await plan.receiver.write(transmission);
-        }
+        await deliver(validated('transmission', () => unbatch(value)), checker, plan.receiver);
         if (messages.consumed - collected >= COLLECT_EVERY_BYTES) {
           collected = messages.consumed;
           collectGarbage();
@@ -167,6 +152,27 @@ export class EndpointHandlers {
     } catch (error) {
       stream.destroy(error instanceof Error ? error : undefined);
       throw error;
+    }
+  }
+}
+
+/**
+ * Hands the transmissions of one batch to `receiver`, in order; a file whose content is one data
+ * operation followed by its `done` goes to writeWhole() in one call.
+ */
+async function deliver(items: readonly unknown[], checker: TransmissionChecker, receiver: DeltaReceiver): Promise<void> {
+  for (let index = 0; index < items.length; index++) {
+    const transmission = validated('transmission', () => checker.check(items[index]));
+    if (receiver.writeWhole === undefined || transmission.kind !== 'operation' || transmission.operation.kind !== 'data' || index + 1 === items.length) {
+      await receiver.write(transmission);
+      continue;
+    }
+    const next = validated('transmission', () => checker.check(items[++index]));
+    if (next.kind === 'done' && next.error === undefined) {
+      await receiver.writeWhole(transmission.operation.data, transmission.expectedSize);
+    } else {
+      await receiver.write(transmission);
+      await receiver.write(next);
     }
   }
 }
