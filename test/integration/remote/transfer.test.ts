@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/base/logger.js';
 import { emptySyncConfiguration, resolveEndpointConfiguration } from '../../../src/model/configuration.js';
+import type { Change, Entry } from '../../../src/model/entry.js';
+import { dirEntry, fileEntry } from '../../../src/sync/core/tree.js';
 import type { Transmission } from '../../../src/sync/endpoint.js';
 import { RemoteEndpoint } from '../../../src/sync/remote/client.js';
 import { TRANSFER_WINDOW } from '../../../src/sync/remote/proxy-receiver.js';
@@ -94,5 +96,54 @@ describe('remote transfers and snapshots', () => {
     expect(dir(third.snapshot.content, 'd4')).toBe(dir(first.snapshot.content, 'd4'));
     expect(dir(third.snapshot.content, 'd3')).not.toBe(dir(first.snapshot.content, 'd3'));
     expect(await readFile(path.join(ws.alpha, 'd3', 'f3'), 'utf8')).toBe('changed');
+  });
+
+  it('stages files sent whole, in pieces or failed; the scan after their transition sends only what changed since', async () => {
+    const sha1 = (bytes: Uint8Array): Uint8Array => createHash('sha1').update(bytes).digest();
+    const small = Array.from({ length: 300 }, (_, index) => Buffer.from(`file ${index} `.repeat(1 + (index % 40))));
+    const large = randomBytes(150 * 1024);
+    const failed = Buffer.from('never complete');
+    const first = await endpoint.scan({ full: true }, AbortSignal.timeout(30_000));
+    expect(first.kind === 'snapshot' && first.snapshot.files).toBe(0);
+    const files = [
+      ...small.map((content, index) => ({ path: `d/f${index}`, digest: sha1(content) })),
+      { path: 'large', digest: sha1(large) },
+      { path: 'failed', digest: sha1(failed) },
+    ];
+    const plan = await endpoint.stage(files, AbortSignal.timeout(30_000));
+    expect(plan.paths).toEqual(files.map((f) => f.path));
+    const receiver = plan.receiver;
+    if (receiver === undefined) throw new Error('no receiver');
+    for (const content of small) {
+      await receiver.write({ kind: 'operation', operation: { kind: 'data', data: content }, expectedSize: content.length });
+      await receiver.write({ kind: 'done' });
+    }
+    for (let offset = 0; offset < large.length; offset += 64 * 1024) {
+      await receiver.write({ kind: 'operation', operation: { kind: 'data', data: large.subarray(offset, offset + 64 * 1024) }, expectedSize: large.length });
+    }
+    await receiver.write({ kind: 'done' });
+    await receiver.write({ kind: 'operation', operation: { kind: 'data', data: failed } });
+    await receiver.write({ kind: 'done', error: 'the sender could not read the rest' });
+    await receiver.finish();
+    const directory: Record<string, Entry> = {};
+    small.forEach((content, index) => { directory[`f${index}`] = fileEntry(sha1(content)); });
+    const changes: Change[] = [
+      { path: 'd', old: undefined, new: dirEntry(directory) },
+      { path: 'large', old: undefined, new: fileEntry(sha1(large)) },
+      { path: 'failed', old: undefined, new: fileEntry(sha1(failed)) },
+    ];
+    const result = await endpoint.transition(changes, AbortSignal.timeout(30_000));
+    expect(result.results.map((entry) => entry?.kind)).toEqual(['directory', 'file', undefined]);
+    expect(result.missingStagedFiles).toBe(true);
+    expect(await readFile(path.join(ws.alpha, 'large'))).toEqual(large);
+    expect(await readFile(path.join(ws.alpha, 'd', 'f299'))).toEqual(small[299]);
+    // Both sides took the transition's results as the base of the next delta: the rescan finds
+    // exactly that (301 new files) and sends a few hundred bytes, not the new subtree.
+    const before = client.bytesRead;
+    const second = await endpoint.scan({ full: true }, AbortSignal.timeout(30_000));
+    expect(client.bytesRead - before).toBeLessThan(1024);
+    expect(second.kind === 'snapshot' && second.snapshot.files).toBe(301);
+    const content = second.kind === 'snapshot' ? second.snapshot.content : undefined;
+    expect(content?.kind === 'directory' && [...content.contents.keys()].sort()).toEqual(['d', 'large']);
   });
 });
