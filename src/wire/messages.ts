@@ -44,6 +44,25 @@ export class MessageWriter {
     } catch (error) {
       return Promise.reject(error instanceof MutagenError ? error : new MutagenError('MUTAGEN_INTERNAL', `unable to encode a message: ${String(error)}`, { cause: error }));
     }
+    return this.send(parts);
+  }
+
+  /**
+   * Queues one message encoded elsewhere: its u32 big-endian body length, then a msgpack body
+   * (a reader decodes it like any other). Resolves as write() does.
+   */
+  writeEncoded(message: Buffer): Promise<void> {
+    if (message.length < 4 || message.readUInt32BE(0) !== message.length - 4 || message.length - 4 > MAX_MESSAGE_SIZE) {
+      return Promise.reject(new MutagenError('MUTAGEN_INTERNAL', 'unable to send an encoded message: its length prefix does not match its body'));
+    }
+    return this.send([message]);
+  }
+
+  private send(parts: readonly Buffer[]): Promise<void> {
+    const { stream } = this;
+    if (stream.destroyed || stream.writableEnded) {
+      return Promise.reject(new TransportError('unable to send a message: the stream is closed', { cause: stream.errored ?? undefined }));
+    }
     let ok = true;
     for (const part of parts) ok = stream.write(part);
     return ok ? Promise.resolve() : waitForDrain(stream);

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
-import { encodeBatch, encodeTransmission, MAX_BATCH_ITEMS } from './transmission.js';
+import { encodeBatchMessage, encodeTransmission, MAX_BATCH_ITEMS } from './transmission.js';
 
 /** Transmissions with more data than this travel alone (batching them would only copy them). */
 const SMALL_DATA = 16 * 1024;
@@ -19,7 +19,7 @@ const ITEM_OVERHEAD = 16;
  * batch sent at the end of a turn; a failure to send rejects the next write() or finish().
  */
 export class TransmissionBatcher implements DeltaReceiver {
-  private items: unknown[] = [];
+  private items: Transmission[] = [];
   private bytes = 0;
   private scheduled = false;
   /** A batch sent at the end of a turn, not awaited yet. */
@@ -66,7 +66,7 @@ export class TransmissionBatcher implements DeltaReceiver {
   }
 
   private gather(transmission: Transmission, size: number): void {
-    this.items.push(encodeTransmission(transmission));
+    this.items.push(transmission);
     this.bytes += size + ITEM_OVERHEAD;
   }
 
@@ -104,7 +104,9 @@ export class TransmissionBatcher implements DeltaReceiver {
     if (items.length === 0) return Promise.resolve();
     this.items = [];
     this.bytes = 0;
-    return this.writer.write(items.length === 1 ? items[0] : encodeBatch(items));
+    if (items.length > 1) return this.writer.writeEncoded(encodeBatchMessage(items));
+    const [only] = items;
+    return only === undefined ? Promise.resolve() : this.writer.write(encodeTransmission(only));
   }
 }
 

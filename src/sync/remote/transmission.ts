@@ -44,6 +44,157 @@ export function encodeTransmission(t: Transmission): unknown {
 }
 
 /**
+ * The whole message (u32 big-endian body length, then the msgpack body) of a batch of several
+ * transmissions, written directly: the same values as encodeBatch() of encodeTransmission()s
+ * through the generic codec, decoded by the same reader, but with one exact allocation and
+ * nothing else per batch. (msgpackr's generic packing of these batches, a mix of arrays, byte
+ * arrays, numbers and nulls, took ~200 ms of the daemon's CPU per 20k-file initial sync.)
+ */
+export function encodeBatchMessage(items: readonly Transmission[]): Buffer {
+  if (items.length === 0 || items.length > MAX_BATCH_ITEMS) throw new RangeError(`a batch of ${items.length} transmissions`);
+  let size = 2 + arrayHeaderSize(items.length);
+  for (const item of items) size += itemSize(item);
+  const out = Buffer.allocUnsafe(4 + size);
+  out.writeUInt32BE(size, 0);
+  out[4] = 0x92; // [BATCH, [items...]]
+  out[5] = BATCH;
+  let at = writeArrayHeader(out, 6, items.length);
+  for (const item of items) at = writeItem(out, at, item);
+  if (at !== out.length) throw new RangeError('batch encoding size mismatch');
+  return out;
+}
+
+function itemSize(t: Transmission): number {
+  if (t.kind === 'done') return 2 + (t.error === undefined ? 1 : stringSize(Buffer.byteLength(t.error)));
+  const op = t.operation;
+  const expected = t.expectedSize === undefined ? 1 : countSize(t.expectedSize);
+  if (op.kind === 'data') return 2 + binarySize(op.data.byteLength) + expected;
+  return 2 + countSize(op.start) + countSize(op.count) + expected;
+}
+
+function writeItem(out: Buffer, at: number, t: Transmission): number {
+  if (t.kind === 'done') {
+    out[at] = 0x92;
+    out[at + 1] = DONE;
+    if (t.error === undefined) {
+      out[at + 2] = 0xc0;
+      return at + 3;
+    }
+    const length = Buffer.byteLength(t.error);
+    const start = writeStringHeader(out, at + 2, length);
+    out.write(t.error, start, length, 'utf8');
+    return start + length;
+  }
+  const op = t.operation;
+  let next: number;
+  if (op.kind === 'data') {
+    out[at] = 0x93;
+    out[at + 1] = DATA;
+    next = writeBinaryHeader(out, at + 2, op.data.byteLength);
+    out.set(op.data, next);
+    next += op.data.byteLength;
+  } else {
+    out[at] = 0x94;
+    out[at + 1] = BLOCKS;
+    next = writeCount(out, writeCount(out, at + 2, op.start), op.count);
+  }
+  if (t.expectedSize !== undefined) return writeCount(out, next, t.expectedSize);
+  out[next] = 0xc0;
+  return next + 1;
+}
+
+function arrayHeaderSize(length: number): number {
+  return length < 16 ? 1 : 3;
+}
+
+function writeArrayHeader(out: Buffer, at: number, length: number): number {
+  if (length < 16) {
+    out[at] = 0x90 | length;
+    return at + 1;
+  }
+  out[at] = 0xdc;
+  out.writeUInt16BE(length, at + 1);
+  return at + 3;
+}
+
+/** Non-negative integers: fixint, uint8/16/32, beyond that float64 (exact up to 2^53, as msgpackr does). */
+function countSize(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x100) return 2;
+  if (value < 0x10000) return 3;
+  return value <= 0xffffffff ? 5 : 9;
+}
+
+function writeCount(out: Buffer, at: number, value: number): number {
+  if (value < 0x80) {
+    out[at] = value;
+    return at + 1;
+  }
+  if (value < 0x100) {
+    out[at] = 0xcc;
+    out[at + 1] = value;
+    return at + 2;
+  }
+  if (value < 0x10000) {
+    out[at] = 0xcd;
+    out.writeUInt16BE(value, at + 1);
+    return at + 3;
+  }
+  if (value <= 0xffffffff) {
+    out[at] = 0xce;
+    out.writeUInt32BE(value, at + 1);
+    return at + 5;
+  }
+  out[at] = 0xcb;
+  out.writeDoubleBE(value, at + 1);
+  return at + 9;
+}
+
+function binarySize(length: number): number {
+  return (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
+}
+
+function writeBinaryHeader(out: Buffer, at: number, length: number): number {
+  if (length < 0x100) {
+    out[at] = 0xc4;
+    out[at + 1] = length;
+    return at + 2;
+  }
+  if (length < 0x10000) {
+    out[at] = 0xc5;
+    out.writeUInt16BE(length, at + 1);
+    return at + 3;
+  }
+  out[at] = 0xc6;
+  out.writeUInt32BE(length, at + 1);
+  return at + 5;
+}
+
+function stringSize(length: number): number {
+  return (length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
+}
+
+function writeStringHeader(out: Buffer, at: number, length: number): number {
+  if (length < 32) {
+    out[at] = 0xa0 | length;
+    return at + 1;
+  }
+  if (length < 0x100) {
+    out[at] = 0xd9;
+    out[at + 1] = length;
+    return at + 2;
+  }
+  if (length < 0x10000) {
+    out[at] = 0xda;
+    out.writeUInt16BE(length, at + 1);
+    return at + 3;
+  }
+  out[at] = 0xdb;
+  out.writeUInt32BE(length, at + 1);
+  return at + 5;
+}
+
+/**
  * Validates the transmissions of one transfer against the paths and base signatures it is for:
  * data sizes within (0, 64 KiB], block runs inside the path's base, one `done` per path and
  * nothing after the last. Throws InvalidMessage.
