@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
-import { encodeBatchMessage, encodeTransmission, MAX_BATCH_ITEMS } from './transmission.js';
+import { encodeTransmissionMessage, MAX_BATCH_ITEMS } from './transmission.js';
 
 /** Transmissions with more data than this travel alone (batching them would only copy them). */
 const SMALL_DATA = 16 * 1024;
@@ -47,7 +47,7 @@ export class TransmissionBatcher implements DeltaReceiver {
     const size = dataSize(transmission);
     if (size > SMALL_DATA) {
       const flushed = this.flush();
-      const sent = this.writer.write(encodeTransmission(transmission));
+      const sent = this.writer.writeEncoded(encodeTransmissionMessage([transmission]));
       await Promise.all([flushed, sent]);
       return;
     }
@@ -104,9 +104,7 @@ export class TransmissionBatcher implements DeltaReceiver {
     if (items.length === 0) return Promise.resolve();
     this.items = [];
     this.bytes = 0;
-    if (items.length > 1) return this.writer.writeEncoded(encodeBatchMessage(items));
-    const [only] = items;
-    return only === undefined ? Promise.resolve() : this.writer.write(encodeTransmission(only));
+    return this.writer.writeEncoded(encodeTransmissionMessage(items));
   }
 }
 

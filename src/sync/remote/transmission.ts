@@ -16,7 +16,11 @@ const BATCH = 3;
 /** Most transmissions one batch message may carry. */
 export const MAX_BATCH_ITEMS = 4096;
 
-/** One message carrying several transmissions, in order: [3, [transmission, ...]]. */
+/**
+ * One message carrying several transmissions, in order: [3, [transmission, ...]]. This and
+ * encodeTransmission() define the layout as values; senders write it with
+ * encodeTransmissionMessage(), which produces the same values directly.
+ */
 export function encodeBatch(items: readonly unknown[]): unknown {
   return [BATCH, items];
 }
@@ -36,6 +40,7 @@ export function unbatch(value: unknown): readonly unknown[] {
   return list;
 }
 
+/** A transmission as values: [0, data, expected size | null], [1, start, count, expected size | null] or [2, error | null]. */
 export function encodeTransmission(t: Transmission): unknown {
   if (t.kind === 'done') return [DONE, t.error ?? null];
   const expected = t.expectedSize ?? null;
@@ -44,21 +49,26 @@ export function encodeTransmission(t: Transmission): unknown {
 }
 
 /**
- * The whole message (u32 big-endian body length, then the msgpack body) of a batch of several
- * transmissions, written directly: the same values as encodeBatch() of encodeTransmission()s
- * through the generic codec, decoded by the same reader, but with one exact allocation and
- * nothing else per batch. (msgpackr's generic packing of these batches, a mix of arrays, byte
- * arrays, numbers and nulls, took ~200 ms of the daemon's CPU per 20k-file initial sync.)
+ * The whole message (u32 big-endian body length, then the msgpack body) of one transmission, or
+ * of a batch of several, written directly: the same values as encodeTransmission(), or
+ * encodeBatch() of encodeTransmission()s, through the generic codec, decoded by the same reader,
+ * but with one exact allocation and nothing else per message. (msgpackr's generic packing of
+ * these, a mix of arrays, byte arrays, numbers and nulls, took ~200 ms of the daemon's CPU per
+ * 20k-file initial sync.)
  */
-export function encodeBatchMessage(items: readonly Transmission[]): Buffer {
-  if (items.length === 0 || items.length > MAX_BATCH_ITEMS) throw new RangeError(`a batch of ${items.length} transmissions`);
-  let size = 2 + arrayHeaderSize(items.length);
+export function encodeTransmissionMessage(items: readonly Transmission[]): Buffer {
+  if (items.length === 0 || items.length > MAX_BATCH_ITEMS) throw new RangeError(`a message of ${items.length} transmissions`);
+  const batch = items.length > 1;
+  let size = batch ? 2 + arrayHeaderSize(items.length) : 0;
   for (const item of items) size += itemSize(item);
   const out = Buffer.allocUnsafe(4 + size);
   out.writeUInt32BE(size, 0);
-  out[4] = 0x92; // [BATCH, [items...]]
-  out[5] = BATCH;
-  let at = writeArrayHeader(out, 6, items.length);
+  let at = 4;
+  if (batch) {
+    out[4] = 0x92; // [BATCH, [items...]]
+    out[5] = BATCH;
+    at = writeArrayHeader(out, 6, items.length);
+  }
   for (const item of items) at = writeItem(out, at, item);
   if (at !== out.length) throw new RangeError('batch encoding size mismatch');
   return out;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Transmission } from '../../../src/sync/endpoint.js';
 import { ReadAhead } from '../../../src/sync/remote/read-ahead.js';
 import { TransmissionBatcher } from '../../../src/sync/remote/transfer-batch.js';
-import { encodeBatch, encodeBatchMessage, encodeTransmission, MAX_BATCH_ITEMS, TransmissionChecker, unbatch } from '../../../src/sync/remote/transmission.js';
+import { encodeBatch, encodeTransmission, encodeTransmissionMessage, MAX_BATCH_ITEMS, TransmissionChecker, unbatch } from '../../../src/sync/remote/transmission.js';
 import { EMPTY_SIGNATURE } from '../../../src/sync/rsync/types.js';
 import { decodeValue, encodeValue } from '../../../src/wire/codec.js';
 import { MessageReader, MessageWriter } from '../../../src/wire/messages.js';
@@ -44,15 +44,18 @@ describe('transmission batches', () => {
         const size = seed === 1 ? 1 : pick(sizes);
         return { kind: 'operation', operation: { kind: 'data', data: Uint8Array.from({ length: size }, (_, i) => (i * 7 + seed) & 0xff) }, ...expected };
       });
-      const message = encodeBatchMessage(items);
-      expect(message.readUInt32BE(0)).toBe(message.length - 4);
-      const decoded = decodeValue(message.subarray(4));
-      const reference = decodeValue(Buffer.from(encodeValue(encodeBatch(items.map(encodeTransmission)))));
-      // The same values: the generic codec encodes both to the same bytes (a quick deep comparison).
-      expect(Buffer.from(encodeValue(decoded)).equals(Buffer.from(encodeValue(reference))), `seed ${seed}`).toBe(true);
-      expect(unbatch(decoded)).toHaveLength(length);
+      // Each alone, and all as a batch.
+      for (const group of [...items.slice(0, 3).map((item) => [item]), items]) {
+        const message = encodeTransmissionMessage(group);
+        expect(message.readUInt32BE(0)).toBe(message.length - 4);
+        const decoded = decodeValue(message.subarray(4));
+        const reference = decodeValue(Buffer.from(encodeValue(group.length === 1 ? encodeTransmission(group[0] as Transmission) : encodeBatch(group.map(encodeTransmission)))));
+        // The same values: the generic codec encodes both to the same bytes (a quick deep comparison).
+        expect(Buffer.from(encodeValue(decoded)).equals(Buffer.from(encodeValue(reference))), `seed ${seed}`).toBe(true);
+        expect(unbatch(decoded)).toHaveLength(group.length);
+      }
     }
-    expect(() => encodeBatchMessage([])).toThrow(RangeError);
+    expect(() => encodeTransmissionMessage([])).toThrow(RangeError);
   });
 
   it('gathers the transmissions of many small files into a few messages, in order', async () => {
