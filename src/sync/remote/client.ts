@@ -18,7 +18,7 @@ import {
 import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT, TRANSFER_WINDOW } from './proxy-receiver.js';
 import { ReadAhead } from './read-ahead.js';
 import { deriveBaseline, receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
-import { TransmissionChecker, unbatch } from './transmission.js';
+import { deliverTransmissions, TransmissionChecker, unbatch } from './transmission.js';
 
 export interface RemoteConnectRequest {
   readonly sessionId: string;
@@ -143,9 +143,7 @@ export class RemoteEndpoint implements Endpoint {
       for (;;) {
         const value = await this.lost.race(requestFailed.race(messages.next()));
         if (value === undefined) break;
-        for (const item of this.check('transmission', () => unbatch(value))) {
-          await receiver.write(this.check('transmission', () => checker.check(item)));
-        }
+        await deliverTransmissions(this.check('transmission', () => unbatch(value)), (item) => this.check('transmission', () => checker.check(item)), receiver);
       }
       if (!checker.complete) throw this.violation('transmission', new InvalidMessage('transfer ended before the last path'));
       stream.end(); // both halves closed: the multiplexer forgets the stream

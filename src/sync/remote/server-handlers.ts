@@ -15,7 +15,7 @@ import { ReadAhead } from './read-ahead.js';
 import { SnapshotSender } from './snapshot-delta.js';
 import type { StreamRegistry } from './stream-registry.js';
 import { TransmissionBatcher } from './transfer-batch.js';
-import { TransmissionChecker, unbatch } from './transmission.js';
+import { deliverTransmissions, TransmissionChecker, unbatch } from './transmission.js';
 
 /** How often the agent reports staging progress while receiving. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -119,7 +119,7 @@ export class EndpointHandlers {
       for (;;) {
         const value = await messages.next();
         if (value === undefined) break;
-        await deliver(validated('transmission', () => unbatch(value)), checker, plan.receiver);
+        await deliverTransmissions(validated('transmission', () => unbatch(value)), (item) => validated('transmission', () => checker.check(item)), plan.receiver);
         if (messages.consumed - collected >= COLLECT_EVERY_BYTES) {
           collected = messages.consumed;
           collectGarbage();
@@ -152,27 +152,6 @@ export class EndpointHandlers {
     } catch (error) {
       stream.destroy(error instanceof Error ? error : undefined);
       throw error;
-    }
-  }
-}
-
-/**
- * Hands the transmissions of one batch to `receiver`, in order; a file whose content is one data
- * operation followed by its `done` goes to writeWhole() in one call.
- */
-async function deliver(items: readonly unknown[], checker: TransmissionChecker, receiver: DeltaReceiver): Promise<void> {
-  for (let index = 0; index < items.length; index++) {
-    const transmission = validated('transmission', () => checker.check(items[index]));
-    if (receiver.writeWhole === undefined || transmission.kind !== 'operation' || transmission.operation.kind !== 'data' || index + 1 === items.length) {
-      await receiver.write(transmission);
-      continue;
-    }
-    const next = validated('transmission', () => checker.check(items[++index]));
-    if (next.kind === 'done' && next.error === undefined) {
-      await receiver.writeWhole(transmission.operation.data, transmission.expectedSize);
-    } else {
-      await receiver.write(transmission);
-      await receiver.write(next);
     }
   }
 }

@@ -3,17 +3,21 @@ import type { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { encodeTransmissionMessage, MAX_BATCH_ITEMS } from './transmission.js';
 
-/** Transmissions with more data than this travel alone (batching them would only copy them). */
-const SMALL_DATA = 16 * 1024;
-/** A batch is sent once it holds this many bytes (well inside TRANSFER_MESSAGE_LIMIT). */
+/** A batch is sent once it holds this many bytes. */
 const BATCH_BYTES = 64 * 1024;
+/**
+ * A transmission that would take the batch past this many bytes starts the next one instead: a
+ * message stays well inside TRANSFER_MESSAGE_LIMIT (128 KiB) with data operations of up to 64 KiB.
+ */
+const MAX_BATCH_BYTES = 96 * 1024;
 /** What a transmission costs in a batch beyond its data. */
 const ITEM_OVERHEAD = 16;
 
 /**
- * The sending side of a transfer stream as a DeltaReceiver: small transmissions (a small file is
- * a data operation and a `done`) are gathered into batch messages of up to 64 KiB, so a tree of
- * small files costs a few thousand messages instead of two per file. A batch goes out when full,
+ * The sending side of a transfer stream as a DeltaReceiver: transmissions (a small file is a data
+ * operation and a `done`) are gathered into batch messages of 64 to 96 KiB, so a tree of small
+ * files costs a few thousand messages instead of two per file, and a file of up to 64 KiB travels
+ * with its `done` (the receiver stages it in one call). A batch goes out when full,
  * at the end of the event-loop turn in which it was started (so a lone change is not held), or at
  * finish(). write() waits while the stream is above its mark (back-pressure), including for a
  * batch sent at the end of a turn; a failure to send rejects the next write() or finish().
@@ -36,7 +40,7 @@ export class TransmissionBatcher implements DeltaReceiver {
   offer(transmission: Transmission): boolean {
     if (this.backlog !== undefined) return false;
     const size = dataSize(transmission);
-    if (size > SMALL_DATA || this.fillsBatch(size)) return false;
+    if (this.overflows(size) || this.fillsBatch(size)) return false;
     this.gather(transmission, size);
     this.schedule();
     return true;
@@ -45,24 +49,25 @@ export class TransmissionBatcher implements DeltaReceiver {
   async write(transmission: Transmission): Promise<void> {
     await this.settleBacklog();
     const size = dataSize(transmission);
-    if (size > SMALL_DATA) {
-      const flushed = this.flush();
-      const sent = this.writer.writeEncoded(encodeTransmissionMessage([transmission]));
-      await Promise.all([flushed, sent]);
-      return;
-    }
+    const previous = this.overflows(size) ? this.flush() : undefined;
     const full = this.fillsBatch(size);
     this.gather(transmission, size);
     if (full) {
-      await this.flush();
+      await Promise.all([previous, this.flush()]);
       return;
     }
+    if (previous !== undefined) await previous;
     this.schedule();
   }
 
   /** Whether a transmission with `size` bytes of data makes the gathered batch due. */
   private fillsBatch(size: number): boolean {
     return this.bytes + size + ITEM_OVERHEAD >= BATCH_BYTES || this.items.length + 1 >= MAX_BATCH_ITEMS;
+  }
+
+  /** Whether a transmission with `size` bytes of data must start a new batch (MAX_BATCH_BYTES). */
+  private overflows(size: number): boolean {
+    return this.items.length > 0 && this.bytes + size + ITEM_OVERHEAD > MAX_BATCH_BYTES;
   }
 
   private gather(transmission: Transmission, size: number): void {

@@ -1,4 +1,4 @@
-import type { Transmission } from '../endpoint.js';
+import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { MAX_DATA_OPERATION_SIZE, type Signature } from '../rsync/types.js';
 import { MAX_PROBLEM_LENGTH, InvalidMessage } from './entry-codec.js';
 import { isCount } from './snapshot-delta.js';
@@ -38,6 +38,28 @@ export function unbatch(value: unknown): readonly unknown[] {
   }
   const list: readonly unknown[] = items;
   return list;
+}
+
+/**
+ * Hands the transmissions of one message to `receiver`, in order, each checked by `check`; a
+ * file whose content is one data operation followed by its `done` goes to writeWhole() in one
+ * call when the receiver has it.
+ */
+export async function deliverTransmissions(items: readonly unknown[], check: (item: unknown) => Transmission, receiver: DeltaReceiver): Promise<void> {
+  for (let index = 0; index < items.length; index++) {
+    const transmission = check(items[index]);
+    if (receiver.writeWhole === undefined || transmission.kind !== 'operation' || transmission.operation.kind !== 'data' || index + 1 === items.length) {
+      await receiver.write(transmission);
+      continue;
+    }
+    const next = check(items[++index]);
+    if (next.kind === 'done' && next.error === undefined) {
+      await receiver.writeWhole(transmission.operation.data, transmission.expectedSize);
+    } else {
+      await receiver.write(transmission);
+      await receiver.write(next);
+    }
+  }
 }
 
 /** A transmission as values: [0, data, expected size | null], [1, start, count, expected size | null] or [2, error | null]. */

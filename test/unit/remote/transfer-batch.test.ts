@@ -98,7 +98,8 @@ describe('transmission batches', () => {
       // Every few files the loop turns: the batch goes out at its end and the next offer is refused.
       if (i % 7 === 6) await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(batcher.offer(data(20_000, 1))).toBe(false);
+    // A data operation of 64 KiB always fills a batch: never taken at once.
+    expect(batcher.offer(data(65_536, 1))).toBe(false);
     await batcher.finish();
     // 64 KiB batches of ~1 KiB transmissions: refused when a batch would be full, and once after each turn.
     expect(offered).toBeGreaterThan(1000);
@@ -110,16 +111,37 @@ describe('transmission batches', () => {
     expect(plain(received.map((t) => encodeTransmission(t)))).toEqual(plain(sent.map((t) => encodeTransmission(t))));
   });
 
-  it('sends large data operations alone and keeps their place in the order', async () => {
+  it('keeps a file of up to 64 KiB with its done, starts a new batch rather than pass 96 KiB, and keeps the order', async () => {
     const pipe = new PassThrough();
     const batcher = new TransmissionBatcher(new MessageWriter(pipe));
     const reading = readAll(pipe);
-    const sent = [data(100, 1), done, data(40_000, 2), done, data(100, 3), done];
+    const sent = [data(100, 1), done, data(40_000, 2), done, data(60_000, 3), done, data(65_536, 4), done];
     for (const t of sent) await batcher.write(t);
     await batcher.finish();
     const messages = await reading;
-    expect(plain(messages)).toEqual(plain([encodeBatch([encodeTransmission(sent[0] as Transmission), encodeTransmission(done)]), encodeTransmission(sent[2] as Transmission),
-      encodeBatch([encodeTransmission(done), encodeTransmission(sent[4] as Transmission), encodeTransmission(done)])]));
+    const encoded = sent.map((t) => encodeTransmission(t));
+    expect(plain(messages)).toEqual(plain([encodeBatch(encoded.slice(0, 4)), encodeBatch(encoded.slice(4, 6)), encoded[6], encoded[7]]));
+  });
+
+  it('never writes a message past 96 KiB of data, whatever the sizes', async () => {
+    const random = prng(7);
+    const pipe = new PassThrough();
+    const batcher = new TransmissionBatcher(new MessageWriter(pipe));
+    const reading = readAll(pipe);
+    const sent: Transmission[] = [];
+    for (let i = 0; i < 400; i++) {
+      const pieces = random() < 0.1 ? 3 : 1;
+      for (let piece = 0; piece < pieces; piece++) sent.push(data(1 + Math.floor(random() ** 2 * 65_536), i % 256));
+      sent.push(done);
+    }
+    for (const t of sent) if (!batcher.offer(t)) await batcher.write(t);
+    await batcher.finish();
+    const messages = await reading;
+    for (const message of messages) {
+      const bytes = unbatch(message).reduce((sum: number, item) => sum + (Array.isArray(item) && item[1] instanceof Uint8Array ? item[1].byteLength : 0), 0);
+      expect(bytes).toBeLessThanOrEqual(96 * 1024);
+    }
+    expect(plain(messages.flatMap((m) => unbatch(m)))).toEqual(plain(sent.map((t) => encodeTransmission(t))));
   });
 
   it('does not hold a lone change until finish: it goes out at the end of the turn', async () => {
