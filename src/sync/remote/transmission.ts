@@ -97,10 +97,10 @@ export function encodeTransmissionMessage(items: readonly Transmission[]): Buffe
 }
 
 function itemSize(t: Transmission): number {
-  if (t.kind === 'done') return 2 + (t.error === undefined ? 1 : stringSize(Buffer.byteLength(t.error)));
+  if (t.kind === 'done') return 2 + (t.error === undefined ? 1 : lengthPrefixedSize(STRING, Buffer.byteLength(t.error)));
   const op = t.operation;
   const expected = t.expectedSize === undefined ? 1 : countSize(t.expectedSize);
-  if (op.kind === 'data') return 2 + binarySize(op.data.byteLength) + expected;
+  if (op.kind === 'data') return 2 + lengthPrefixedSize(BINARY, op.data.byteLength) + expected;
   return 2 + countSize(op.start) + countSize(op.count) + expected;
 }
 
@@ -113,7 +113,7 @@ function writeItem(out: Buffer, at: number, t: Transmission): number {
       return at + 3;
     }
     const length = Buffer.byteLength(t.error);
-    const start = writeStringHeader(out, at + 2, length);
+    const start = writeLengthHeader(out, at + 2, STRING, length);
     out.write(t.error, start, length, 'utf8');
     return start + length;
   }
@@ -122,7 +122,7 @@ function writeItem(out: Buffer, at: number, t: Transmission): number {
   if (op.kind === 'data') {
     out[at] = 0x93;
     out[at + 1] = DATA;
-    next = writeBinaryHeader(out, at + 2, op.data.byteLength);
+    next = writeLengthHeader(out, at + 2, BINARY, op.data.byteLength);
     out.set(op.data, next);
     next += op.data.byteLength;
   } else {
@@ -182,46 +182,39 @@ function writeCount(out: Buffer, at: number, value: number): number {
   return at + 9;
 }
 
-function binarySize(length: number): number {
+/** msgpack's forms of a length-prefixed value: 8-, 16- and 32-bit lengths, and one for lengths under 32 (strings). */
+interface LengthForms {
+  readonly fix?: number;
+  readonly u8: number;
+  readonly u16: number;
+  readonly u32: number;
+}
+
+const BINARY: LengthForms = { u8: 0xc4, u16: 0xc5, u32: 0xc6 };
+const STRING: LengthForms = { fix: 0xa0, u8: 0xd9, u16: 0xda, u32: 0xdb };
+
+/** The header and the `length` bytes of a value of these forms. */
+function lengthPrefixedSize(forms: LengthForms, length: number): number {
+  if (forms.fix !== undefined && length < 32) return 1 + length;
   return (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
 }
 
-function writeBinaryHeader(out: Buffer, at: number, length: number): number {
-  if (length < 0x100) {
-    out[at] = 0xc4;
-    out[at + 1] = length;
-    return at + 2;
-  }
-  if (length < 0x10000) {
-    out[at] = 0xc5;
-    out.writeUInt16BE(length, at + 1);
-    return at + 3;
-  }
-  out[at] = 0xc6;
-  out.writeUInt32BE(length, at + 1);
-  return at + 5;
-}
-
-function stringSize(length: number): number {
-  return (length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
-}
-
-function writeStringHeader(out: Buffer, at: number, length: number): number {
-  if (length < 32) {
-    out[at] = 0xa0 | length;
+function writeLengthHeader(out: Buffer, at: number, forms: LengthForms, length: number): number {
+  if (forms.fix !== undefined && length < 32) {
+    out[at] = forms.fix | length;
     return at + 1;
   }
   if (length < 0x100) {
-    out[at] = 0xd9;
+    out[at] = forms.u8;
     out[at + 1] = length;
     return at + 2;
   }
   if (length < 0x10000) {
-    out[at] = 0xda;
+    out[at] = forms.u16;
     out.writeUInt16BE(length, at + 1);
     return at + 3;
   }
-  out[at] = 0xdb;
+  out[at] = forms.u32;
   out.writeUInt32BE(length, at + 1);
   return at + 5;
 }
