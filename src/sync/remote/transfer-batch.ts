@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { asError } from '../../base/errors.js';
 import type { MessageWriter } from '../../wire/messages.js';
 import type { DeltaReceiver, Transmission } from '../endpoint.js';
 import { encodeTransmissionMessage, MAX_BATCH_ITEMS } from './transmission.js';
@@ -109,7 +110,13 @@ export class TransmissionBatcher implements DeltaReceiver {
     if (items.length === 0) return Promise.resolve();
     this.items = [];
     this.bytes = 0;
-    return this.writer.writeEncoded(encodeTransmissionMessage(items));
+    let message: Buffer;
+    try {
+      message = encodeTransmissionMessage(items);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.writer.writeEncoded(message);
   }
 }
 
