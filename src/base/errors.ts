@@ -109,12 +109,12 @@ export function wrapError(context: string, cause: unknown, code?: ErrorCode): Mu
   });
 }
 
-/** The message of anything thrown, without a stack. */
 /** `error` itself when it is an Error, else an Error carrying its text (for rejections and destroy()). */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** The message of anything thrown, without a stack. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -34,10 +34,8 @@ export class MessageWriter {
 
   /** Queues one message; resolves at once, or after 'drain' when the stream is above its mark. */
   write(value: unknown): Promise<void> {
-    const { stream } = this;
-    if (stream.destroyed || stream.writableEnded) {
-      return Promise.reject(new TransportError('unable to send a message: the stream is closed', { cause: stream.errored ?? undefined }));
-    }
+    const closed = this.closed();
+    if (closed !== undefined) return closed;
     let parts: Buffer[];
     try {
       parts = encodeMessage(value);
@@ -55,17 +53,20 @@ export class MessageWriter {
     if (message.length < 4 || message.readUInt32BE(0) !== message.length - 4 || message.length - 4 > MAX_MESSAGE_SIZE) {
       return Promise.reject(new MutagenError('MUTAGEN_INTERNAL', 'unable to send an encoded message: its length prefix does not match its body'));
     }
-    return this.send([message]);
+    return this.closed() ?? this.send([message]);
+  }
+
+  /** A rejection when the stream no longer takes messages. */
+  private closed(): Promise<never> | undefined {
+    const { stream } = this;
+    if (!stream.destroyed && !stream.writableEnded) return undefined;
+    return Promise.reject(new TransportError('unable to send a message: the stream is closed', { cause: stream.errored ?? undefined }));
   }
 
   private send(parts: readonly Buffer[]): Promise<void> {
-    const { stream } = this;
-    if (stream.destroyed || stream.writableEnded) {
-      return Promise.reject(new TransportError('unable to send a message: the stream is closed', { cause: stream.errored ?? undefined }));
-    }
     let ok = true;
-    for (const part of parts) ok = stream.write(part);
-    return ok ? Promise.resolve() : waitForDrain(stream);
+    for (const part of parts) ok = this.stream.write(part);
+    return ok ? Promise.resolve() : waitForDrain(this.stream);
   }
 
   /** Ends the stream after the queued messages; resolves once they are flushed or it closed. */

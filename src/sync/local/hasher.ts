@@ -1,10 +1,10 @@
-import * as crypto from 'node:crypto';
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { assertNever, errnoCode, errorMessage } from '../../base/errors.js';
+import { digestOnce } from '../rsync/signature.js';
 import { readAhead } from './positional-reads.js';
 
 /** Streaming content hash (sync-semantics §2.5). One use: update() any number of times, then digest(). */
@@ -39,31 +39,13 @@ class WasmHasher implements Hasher {
   }
 }
 
-type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer;
-
-/**
- * node:crypto's one-shot hash (Node 20.12+, 21.7+) when it returns a digest buffer: no Hash
- * object per call. Older runtimes (a remote's Node 18) hash through createHash().
- */
-const oneShot: OneShot | undefined = ((): OneShot | undefined => {
-  const candidate = (crypto as { hash?: unknown }).hash;
-  if (typeof candidate !== 'function') return undefined;
-  const hash = candidate as OneShot;
-  try {
-    const probe: unknown = hash('sha1', new Uint8Array(0), 'buffer');
-    return probe instanceof Uint8Array && probe.byteLength === DIGEST_LENGTHS.sha1 ? hash : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
 /**
  * The digest of `data` in one synchronous call, for the algorithms node:crypto serves; undefined
  * for the others (use a Hasher).
  */
 export function hashWhole(algorithm: HashAlgorithm, data: Uint8Array): Uint8Array | undefined {
   if (algorithm !== 'sha1' && algorithm !== 'sha256') return undefined;
-  return oneShot !== undefined ? oneShot(algorithm, data, 'buffer') : createHash(algorithm).update(data).digest();
+  return digestOnce(algorithm, data);
 }
 
 /**

@@ -138,7 +138,12 @@ export function rollWeakHash(weak: number, out: number, incoming: number, blockS
 
 /** SHA-1 of a block: the strong hash is always SHA-1, whatever the session hash. */
 export function strongHash(block: Uint8Array): Buffer {
-  return oneShotHash === undefined ? crypto.createHash('sha1').update(block).digest() : oneShotHash('sha1', block, 'buffer');
+  return digestOnce('sha1', block);
+}
+
+/** The digest of `data` in one call (no Hash object where the runtime has crypto.hash). */
+export function digestOnce(algorithm: 'sha1' | 'sha256', data: Uint8Array): Buffer {
+  return oneShotHash === undefined ? crypto.createHash(algorithm).update(data).digest() : oneShotHash(algorithm, data, 'buffer');
 }
 
 /** crypto.hash (Node ≥ 20.12) is faster for small inputs; the agent also runs on Node 18. */
