@@ -12,8 +12,8 @@ import { useTempDirectories } from '../../helpers/temp.js';
 import { writeTree } from '../../helpers/tree.js';
 import { agentTestLogger, useTestAgent, dialerFor, remoteAt } from './fixture.js';
 
-/** A shell `case` pattern for "$1@$2@$3" of the agent's start: node, then (after node options) the bundle. */
-const AGENT_START = '*node@*agent.mjs@*|*node@*@*agent.mjs';
+/** A shell `case` pattern for "$1@$2@$3@$4" of the agent's start: node, then (after up to two node options) the bundle. */
+const AGENT_START = '*node@*agent.mjs@*@*|*node@*@*agent.mjs@*|*node@*@*@*agent.mjs';
 
 const testAgent = useTestAgent();
 
@@ -68,7 +68,7 @@ describe('agent dial over a local process transport', () => {
     const strip = 'data:text/javascript,delete AbortSignal.any; process.on("SIGUSR2", () => console.log("stray output"))';
     const remote = remoteAt(home, testAgent(), {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PRELOAD: strip },
-      wrapper: ['sh', '-c', `case "$1@$2@$3" in ${AGENT_START}) n=$1; shift; exec "$n" --import "$PRELOAD" "$@" ;; esac; exec "$@"`, '--'],
+      wrapper: ['sh', '-c', `case "$1@$2@$3@$4" in ${AGENT_START}) n=$1; shift; exec "$n" --import "$PRELOAD" "$@" ;; esac; exec "$@"`, '--'],
     });
     const connection = await dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, AbortSignal.timeout(60_000));
     process.kill(remote.transport.inner.spawned().at(-1) ?? 0, 'SIGUSR2');
@@ -135,7 +135,7 @@ describe('agent dial over a local process transport', () => {
   it('kills the agent process when the dial is aborted', async () => {
     const home = await temp('mt-agent-home-');
     // The agent "hangs" before its handshake: the wrapper runs sleep instead of it.
-    const remote = remoteAt(home, testAgent(), { wrapper: ['sh', '-c', `case "$1@$2@$3" in ${AGENT_START}) exec sleep 300 ;; esac; exec "$@"`, '--'], closeGraceMs: 200 });
+    const remote = remoteAt(home, testAgent(), { wrapper: ['sh', '-c', `case "$1@$2@$3@$4" in ${AGENT_START}) exec sleep 300 ;; esac; exec "$@"`, '--'], closeGraceMs: 200 });
     const controller = new AbortController();
     const dialing = dialerFor(testAgent(), await temp('mt-agent-local-')).dial(remote.transport, { mode: 'synchronizer', logger: agentTestLogger() }, controller.signal);
     const pid = await eventually(async () => {
