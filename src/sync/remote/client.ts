@@ -12,12 +12,12 @@ import type { DeltaReceiver, Endpoint, ScanResult, StagePlan, StageRequest, Supp
 import { DIGEST_LENGTHS } from '../local/hasher.js';
 import { InvalidMessage, protocolError } from './entry-codec.js';
 import {
-  type BaselineAdvance, CHANNEL_STREAM_ID, encodeConnect, encodeStage, encodeSupply, encodeTransition, parseConnectResult, parseScanResult,
+  CHANNEL_STREAM_ID, encodeConnect, encodeStage, encodeSupply, encodeTransition, parseConnectResult, parseScanResult,
   parseStageResult, parseStagingProgress, parseTransitionResult,
 } from './messages.js';
 import { ProxyReceiver, TRANSFER_MESSAGE_LIMIT, TRANSFER_WINDOW } from './proxy-receiver.js';
 import { ReadAhead } from './read-ahead.js';
-import { deriveBaseline, receiveSnapshot, type HeldSnapshot } from './snapshot-delta.js';
+import { deriveBaseline, receiveSnapshot, type BaselineAdvance, type HeldSnapshot } from './snapshot-delta.js';
 import { deliverTransmissions, TransmissionChecker, unbatch } from './transmission.js';
 
 export interface RemoteConnectRequest {

@@ -13,7 +13,7 @@ import {
   boundedString, decodeWireEntry, encodeWireEntry, EntryLimits, HARD_MAX_NODES, InvalidMessage, MAX_PATH_LENGTH,
   MAX_PROBLEM_LENGTH, validPath, type WireEntry,
 } from './entry-codec.js';
-import { isCount } from './snapshot-delta.js';
+import { isCount, type BaselineAdvance } from './snapshot-delta.js';
 
 /**
  * Params and results of the endpoint Channel's methods, and their validators. Every value from
@@ -217,12 +217,6 @@ export function parseTransition(value: unknown, digestLength: number): Change[] 
 
 const SAME_AS_NEW = 0;
 const SAME_AS_OLD = 1;
-
-/** The agent's new delta base after a transition (SnapshotSender.advance): derived from `from` as sequence `sequence`. */
-export interface BaselineAdvance {
-  readonly from: number;
-  readonly sequence: number;
-}
 
 /** Results equal to the change's new or old entry travel as a marker (and keep its identity). */
 export function encodeTransitionResult(changes: readonly Change[], result: TransitionResult, baseline?: BaselineAdvance): unknown {

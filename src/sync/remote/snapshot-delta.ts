@@ -80,7 +80,7 @@ export class SnapshotSender {
    * `from`; when it does not, its next scan request names another sequence and gets a full
    * snapshot. Undefined when nothing was sent yet or the results do not apply.
    */
-  advance(changes: readonly Change[], results: readonly (Entry | undefined)[]): { readonly from: number; readonly sequence: number } | undefined {
+  advance(changes: readonly Change[], results: readonly (Entry | undefined)[]): BaselineAdvance | undefined {
     const last = this.last;
     if (last === undefined) return undefined;
     const derived = deriveBaseline(last.snapshot.content, last.nodes, changes, results);
@@ -158,6 +158,12 @@ export function receiveSnapshot(value: unknown, held: HeldSnapshot | undefined, 
     totalFileSize: message.totalFileSize,
   };
   return { sequence: message.sequence, snapshot, nodes };
+}
+
+/** The agent's new delta base after a transition (SnapshotSender.advance): derived from `from` as sequence `sequence`. */
+export interface BaselineAdvance {
+  readonly from: number;
+  readonly sequence: number;
 }
 
 /**
