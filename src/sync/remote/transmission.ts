@@ -17,15 +17,6 @@ const BATCH = 3;
 export const MAX_BATCH_ITEMS = 4096;
 
 /**
- * One message carrying several transmissions, in order: [3, [transmission, ...]]. This and
- * encodeTransmission() define the layout as values; senders write it with
- * encodeTransmissionMessage(), which produces the same values directly.
- */
-export function encodeBatch(items: readonly unknown[]): unknown {
-  return [BATCH, items];
-}
-
-/**
  * The transmissions a transfer-stream message carries: the items of a batch (which are checked
  * one by one; a batch inside a batch is a transmission of unknown type), else the message itself.
  */
@@ -62,19 +53,11 @@ export async function deliverTransmissions(items: readonly unknown[], check: (it
   }
 }
 
-/** A transmission as values: [0, data, expected size | null], [1, start, count, expected size | null] or [2, error | null]. */
-export function encodeTransmission(t: Transmission): unknown {
-  if (t.kind === 'done') return [DONE, t.error ?? null];
-  const expected = t.expectedSize ?? null;
-  const op = t.operation;
-  return op.kind === 'data' ? [DATA, op.data, expected] : [BLOCKS, op.start, op.count, expected];
-}
-
 /**
  * The whole message (u32 big-endian body length, then the msgpack body) of one transmission, or
- * of a batch of several, written directly: the same values as encodeTransmission(), or
- * encodeBatch() of encodeTransmission()s, through the generic codec, decoded by the same reader,
- * but with one exact allocation and nothing else per message. (msgpackr's generic packing of
+ * of a batch of several, in the layout above, written directly: what the generic codec would make
+ * of those values (the tests check it against test/helpers/transmission-values.ts), decoded by
+ * the same reader, but with one exact allocation and nothing else per message. (msgpackr's generic packing of
  * these, a mix of arrays, byte arrays, numbers and nulls, took ~200 ms of the daemon's CPU per
  * 20k-file initial sync.)
  */

@@ -7,7 +7,8 @@ import {
   decodeSignature, encodeConnect, encodeSignature, encodeTransitionResult, parseConnect, parseStage, parseStageResult,
   parseSupply, parseTransition, parseTransitionResult,
 } from '../../../src/sync/remote/messages.js';
-import { encodeTransmission, TransmissionChecker } from '../../../src/sync/remote/transmission.js';
+import { TransmissionChecker } from '../../../src/sync/remote/transmission.js';
+import { transmissionValue } from '../../helpers/transmission-values.js';
 import { signatureOfBytes } from '../../../src/sync/rsync/signature.js';
 
 const digest = (byte: number, length = 20): Uint8Array => new Uint8Array(length).fill(byte);
@@ -96,7 +97,7 @@ describe('message validation', () => {
   it('checks transmissions against the base signatures', () => {
     const signature = signatureOfBytes(new Uint8Array(4096).fill(1));
     const checker = new TransmissionChecker([signature]);
-    const wire = (t: Parameters<typeof encodeTransmission>[0]): unknown => encodeTransmission(t);
+    const wire = (t: Parameters<typeof transmissionValue>[0]): unknown => transmissionValue(t);
     expect(checker.check(wire({ kind: 'operation', operation: { kind: 'blocks', start: 0, count: 1 }, expectedSize: 9 })))
       .toEqual({ kind: 'operation', operation: { kind: 'blocks', start: 0, count: 1 }, expectedSize: 9 });
     expect(() => checker.check(wire({ kind: 'operation', operation: { kind: 'blocks', start: 0, count: 9 } }))).toThrow(/outside a base/);

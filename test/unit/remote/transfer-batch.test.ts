@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Transmission } from '../../../src/sync/endpoint.js';
 import { ReadAhead } from '../../../src/sync/remote/read-ahead.js';
 import { TransmissionBatcher } from '../../../src/sync/remote/transfer-batch.js';
-import { encodeBatch, encodeTransmission, encodeTransmissionMessage, MAX_BATCH_ITEMS, TransmissionChecker, unbatch } from '../../../src/sync/remote/transmission.js';
+import { encodeTransmissionMessage, MAX_BATCH_ITEMS, TransmissionChecker, unbatch } from '../../../src/sync/remote/transmission.js';
+import { batchValue, transmissionValue } from '../../helpers/transmission-values.js';
 import { EMPTY_SIGNATURE } from '../../../src/sync/rsync/types.js';
 import { decodeValue, encodeValue } from '../../../src/wire/codec.js';
 import { MessageReader, MessageWriter } from '../../../src/wire/messages.js';
@@ -49,7 +50,7 @@ describe('transmission batches', () => {
         const message = encodeTransmissionMessage(group);
         expect(message.readUInt32BE(0)).toBe(message.length - 4);
         const decoded = decodeValue(message.subarray(4));
-        const reference = decodeValue(Buffer.from(encodeValue(group.length === 1 ? encodeTransmission(group[0] as Transmission) : encodeBatch(group.map(encodeTransmission)))));
+        const reference = decodeValue(Buffer.from(encodeValue(group.length === 1 ? transmissionValue(group[0] as Transmission) : batchValue(group.map(transmissionValue)))));
         // The same values: the generic codec encodes both to the same bytes (a quick deep comparison).
         expect(Buffer.from(encodeValue(decoded)).equals(Buffer.from(encodeValue(reference))), `seed ${seed}`).toBe(true);
         expect(unbatch(decoded)).toHaveLength(group.length);
@@ -108,7 +109,7 @@ describe('transmission batches', () => {
     const checker = new TransmissionChecker(Array.from({ length: 600 }, () => EMPTY_SIGNATURE));
     const received = messages.flatMap((m) => unbatch(m)).map((item) => checker.check(item));
     expect(checker.complete).toBe(true);
-    expect(plain(received.map((t) => encodeTransmission(t)))).toEqual(plain(sent.map((t) => encodeTransmission(t))));
+    expect(plain(received.map((t) => transmissionValue(t)))).toEqual(plain(sent.map((t) => transmissionValue(t))));
   });
 
   it('keeps a file of up to 64 KiB with its done, starts a new batch rather than pass 96 KiB, and keeps the order', async () => {
@@ -119,8 +120,8 @@ describe('transmission batches', () => {
     for (const t of sent) await batcher.write(t);
     await batcher.finish();
     const messages = await reading;
-    const encoded = sent.map((t) => encodeTransmission(t));
-    expect(plain(messages)).toEqual(plain([encodeBatch(encoded.slice(0, 4)), encodeBatch(encoded.slice(4, 6)), encoded[6], encoded[7]]));
+    const encoded = sent.map((t) => transmissionValue(t));
+    expect(plain(messages)).toEqual(plain([batchValue(encoded.slice(0, 4)), batchValue(encoded.slice(4, 6)), encoded[6], encoded[7]]));
   });
 
   it('never writes a message past 96 KiB of data, whatever the sizes', async () => {
@@ -141,7 +142,7 @@ describe('transmission batches', () => {
       const bytes = unbatch(message).reduce((sum: number, item) => sum + (Array.isArray(item) && item[1] instanceof Uint8Array ? item[1].byteLength : 0), 0);
       expect(bytes).toBeLessThanOrEqual(96 * 1024);
     }
-    expect(plain(messages.flatMap((m) => unbatch(m)))).toEqual(plain(sent.map((t) => encodeTransmission(t))));
+    expect(plain(messages.flatMap((m) => unbatch(m)))).toEqual(plain(sent.map((t) => transmissionValue(t))));
   });
 
   it('does not hold a lone change until finish: it goes out at the end of the turn', async () => {
@@ -149,7 +150,7 @@ describe('transmission batches', () => {
     const batcher = new TransmissionBatcher(new MessageWriter(pipe));
     const reader = new MessageReader(pipe);
     await batcher.write(data(10, 7));
-    expect(plain(await reader.read(signal()))).toEqual(plain(encodeTransmission(data(10, 7))));
+    expect(plain(await reader.read(signal()))).toEqual(plain(transmissionValue(data(10, 7))));
     await batcher.finish();
     expect(await reader.read(signal())).toBeUndefined();
   });
