@@ -4,7 +4,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
 import type { HashAlgorithm } from '../../model/configuration.js';
 import { assertNever, errnoCode, errorMessage } from '../../base/errors.js';
-import { digestOnce } from '../rsync/signature.js';
+import { digestOnce } from '../../base/digest.js';
 import { readAhead } from './positional-reads.js';
 
 /** Streaming content hash (sync-semantics §2.5). One use: update() any number of times, then digest(). */

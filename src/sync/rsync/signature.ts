@@ -1,5 +1,5 @@
-import * as crypto from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { digestOnce } from '../../base/digest.js';
 import { EMPTY_SIGNATURE, type BlockHash, type Signature } from './types.js';
 import { WEAK_HASH_WASM } from './weak-hash-wasm.js';
 
@@ -140,14 +140,6 @@ export function rollWeakHash(weak: number, out: number, incoming: number, blockS
 export function strongHash(block: Uint8Array): Buffer {
   return digestOnce('sha1', block);
 }
-
-/** The digest of `data` in one call (no Hash object where the runtime has crypto.hash). */
-export function digestOnce(algorithm: 'sha1' | 'sha256', data: Uint8Array): Buffer {
-  return oneShotHash === undefined ? crypto.createHash(algorithm).update(data).digest() : oneShotHash(algorithm, data, 'buffer');
-}
-
-/** crypto.hash (Node ≥ 20.12) is faster for small inputs; the agent also runs on Node 18. */
-const oneShotHash: typeof crypto.hash | undefined = typeof crypto.hash === 'function' ? crypto.hash : undefined;
 
 function blockHash(block: Uint8Array, blockSize: number): BlockHash {
   return { weak: weakHash(block, blockSize), strong: strongHash(block) };
