@@ -8,8 +8,9 @@ import { applyOwnership } from './ownership.js';
 import type { CacheEntry, ScanCache } from './scan-cache.js';
 import type { StagingStore } from './staging.js';
 
-/** Shared state of one transition batch: settings, the walker, and what went wrong. */
-export interface TransitionContext {
+/** What a transition batch places with, as its caller gives it (TransitionOptions) and its steps see it. */
+export interface TransitionSettings {
+  /** The cache of the scan that produced the changes' `old` entries (§5.3 verification). */
   readonly cache: ScanCache;
   readonly staging: StagingStore;
   readonly symlinkMode: SymlinkMode;
@@ -19,6 +20,10 @@ export interface TransitionContext {
   readonly owner: number | undefined;
   readonly group: number | undefined;
   readonly decomposesUnicode: boolean;
+}
+
+/** Shared state of one transition batch: settings, the walker, and what went wrong. */
+export interface TransitionContext extends TransitionSettings {
   readonly signal: AbortSignal | undefined;
   readonly walker: PathWalker;
   readonly problems: Problem[];

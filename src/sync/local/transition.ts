@@ -1,29 +1,18 @@
 import { InFlight } from '../../base/concurrency.js';
 import { createYielder } from '../../base/yielder.js';
 import { errorMessage, MutagenError } from '../../base/errors.js';
-import type { HashAlgorithm, PermissionsMode, SymlinkMode } from '../../model/configuration.js';
+import type { HashAlgorithm } from '../../model/configuration.js';
 import { comparePaths, type Change, type Entry } from '../../model/entry.js';
 import { countEntries } from '../core/entries.js';
 import type { TransitionResult } from '../endpoint.js';
 import { PathWalker, type WalkTarget } from './fs-walk.js';
-import type { CacheEntry, ScanCache } from './scan-cache.js';
-import type { StagingStore } from './staging.js';
-import { CANCELLED_PROBLEM, chain, isCancelled, recordProblem, type TransitionContext } from './transition-context.js';
+import type { CacheEntry } from './scan-cache.js';
+import { CANCELLED_PROBLEM, chain, isCancelled, recordProblem, type TransitionContext, type TransitionSettings } from './transition-context.js';
 import { createAt, swapFile } from './transition-create.js';
 import { removeAt } from './transition-remove.js';
 
-export interface TransitionOptions {
+export interface TransitionOptions extends TransitionSettings {
   readonly root: string;
-  /** The cache of the scan that produced the changes' `old` entries (§5.3 verification). */
-  readonly cache: ScanCache;
-  readonly staging: StagingStore;
-  readonly symlinkMode: SymlinkMode;
-  readonly permissionsMode: PermissionsMode;
-  readonly defaultFileMode: number;
-  readonly defaultDirectoryMode: number;
-  readonly owner: number | undefined;
-  readonly group: number | undefined;
-  readonly decomposesUnicode: boolean;
   /** 0 = unlimited. */
   readonly maxEntryCount: number;
   /** count() of the snapshot the changes were computed from (§2.8 projection). */
