@@ -155,22 +155,36 @@ export function formatCreationTime(time: string): string {
   });
 }
 
-/** One element of `sync list --json` (§6.1). Paused sessions carry no run-time state keys. */
-export function syncSessionToJson(state: SyncSessionState): Record<string, unknown> {
-  const session = state.session;
-  const out: Json = {
+type SessionCommon = SyncSessionState['session'] | ForwardSessionState['session'];
+
+/** The keys every session's JSON starts with, in their order. */
+function sessionHeadToJson(session: SessionCommon): Json {
+  return {
     identifier: session.id,
     version: session.version,
     creationTime: formatCreationTime(session.createdAt),
     creatingVersion: session.creatingVersion,
+  };
+}
+
+/** The keys that follow a session's endpoints and configuration, in their order. */
+function setSessionTail(out: Json, session: SessionCommon, status: string): void {
+  setIf(out, 'name', session.name);
+  setIf(out, 'labels', session.labels);
+  out['paused'] = session.paused;
+  out['status'] = status;
+}
+
+/** One element of `sync list --json` (§6.1). Paused sessions carry no run-time state keys. */
+export function syncSessionToJson(state: SyncSessionState): Record<string, unknown> {
+  const session = state.session;
+  const out: Json = {
+    ...sessionHeadToJson(session),
     alpha: syncEndpointToJson(session.alpha, session.configurationAlpha, state.alpha),
     beta: syncEndpointToJson(session.beta, session.configurationBeta, state.beta),
     ...configurationToJson(session.configuration),
   };
-  setIf(out, 'name', session.name);
-  setIf(out, 'labels', session.labels);
-  out['paused'] = session.paused;
-  out['status'] = state.status;
+  setSessionTail(out, session, state.status);
   if (session.paused) return out;
   setIf(out, 'lastError', state.lastError);
   setIf(out, 'successfulCycles', state.successfulCycles);
@@ -191,18 +205,12 @@ function forwardEndpointToJson(url: EndpointUrl, configuration: ForwardConfigura
 export function forwardSessionToJson(state: ForwardSessionState): Record<string, unknown> {
   const session = state.session;
   const out: Json = {
-    identifier: session.id,
-    version: session.version,
-    creationTime: formatCreationTime(session.createdAt),
-    creatingVersion: session.creatingVersion,
+    ...sessionHeadToJson(session),
     source: forwardEndpointToJson(session.source, session.configurationSource, state.sourceConnected),
     destination: forwardEndpointToJson(session.destination, session.configurationDestination, state.destinationConnected),
     ...forwardConfigurationToJson(session.configuration),
   };
-  setIf(out, 'name', session.name);
-  setIf(out, 'labels', session.labels);
-  out['paused'] = session.paused;
-  out['status'] = state.status;
+  setSessionTail(out, session, state.status);
   if (session.paused) return out;
   setIf(out, 'lastError', state.lastError);
   out['openConnections'] = state.openConnections;
