@@ -1,7 +1,7 @@
 import type { ForwardConfiguration, SyncConfiguration } from './configuration.js';
 import type { Change, Conflict, Entry, Problem } from './entry.js';
 import { comparePaths, digestHex } from './entry.js';
-import type { EndpointState, ForwardSessionState, SyncSessionState } from './session.js';
+import type { EndpointState, ForwardSessionRecord, ForwardSessionState, SyncSessionRecord, SyncSessionState } from './session.js';
 import type { EndpointUrl } from './url.js';
 import { formatOctalMode } from './values.js';
 
@@ -155,10 +155,8 @@ export function formatCreationTime(time: string): string {
   });
 }
 
-type SessionCommon = SyncSessionState['session'] | ForwardSessionState['session'];
-
 /** The keys every session's JSON starts with, in their order. */
-function sessionHeadToJson(session: SessionCommon): Json {
+function sessionHeadToJson(session: SyncSessionRecord | ForwardSessionRecord): Json {
   return {
     identifier: session.id,
     version: session.version,
@@ -168,7 +166,7 @@ function sessionHeadToJson(session: SessionCommon): Json {
 }
 
 /** The keys that follow a session's endpoints and configuration, in their order. */
-function setSessionTail(out: Json, session: SessionCommon, status: string): void {
+function setSessionTail(out: Json, session: SyncSessionRecord | ForwardSessionRecord, status: string): void {
   setIf(out, 'name', session.name);
   setIf(out, 'labels', session.labels);
   out['paused'] = session.paused;

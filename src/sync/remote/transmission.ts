@@ -55,11 +55,11 @@ export async function deliverTransmissions(items: readonly unknown[], check: (it
 
 /**
  * The whole message (u32 big-endian body length, then the msgpack body) of one transmission, or
- * of a batch of several, in the layout above, written directly: what the generic codec would make
- * of those values (the tests check it against test/helpers/transmission-values.ts), decoded by
- * the same reader, but with one exact allocation and nothing else per message. (msgpackr's generic packing of
- * these, a mix of arrays, byte arrays, numbers and nulls, took ~200 ms of the daemon's CPU per
- * 20k-file initial sync.)
+ * of a batch of several, in the layout above, written directly: what the generic codec would
+ * make of those values (the tests check it against test/helpers/transmission-values.ts), decoded
+ * by the same reader, but with one exact allocation and nothing else per message. (msgpackr's
+ * generic packing of these, a mix of arrays, byte arrays, numbers and nulls, took ~200 ms of the
+ * daemon's CPU per 20k-file initial sync.)
  */
 export function encodeTransmissionMessage(items: readonly Transmission[]): Buffer {
   if (items.length === 0 || items.length > MAX_BATCH_ITEMS) throw new RangeError(`a message of ${items.length} transmissions`);
